@@ -1,0 +1,35 @@
+"""Apache Airflow provider for the MovieLens ratings API.
+
+Airflow discovers the provider through the ``apache_airflow_provider`` entry point, which calls
+:func:`get_provider_info`; the hook, operators, sensor and trigger live in one module per kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "1.0.0"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow's ProvidersManager (``airflow providers list``)."""
+    return {
+        "package-name": "airflow-movielens",
+        "name": "MovieLens",
+        "description": "Hook, operators, sensor and deferrable trigger for the MovieLens ratings API.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "MovieLens",
+                "external-doc-url": "https://grouplens.org/datasets/movielens/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.hooks"]}],
+        "operators": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.operators"]}],
+        "sensors": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.sensors"]}],
+        "triggers": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.triggers"]}],
+        "connection-types": [
+            {"hook-class-name": "airflow_movielens.hooks.MovielensHook", "connection-type": "movielens"}
+        ],
+    }

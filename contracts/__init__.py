@@ -1,0 +1,1 @@
+"""Contract (OpenAPI) and conformance suite for MovieLens ratings API servers."""

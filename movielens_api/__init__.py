@@ -1,0 +1,1 @@
+"""Reference server for the MovieLens ratings API."""
