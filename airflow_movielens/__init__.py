@@ -10,6 +10,21 @@ from typing import Any
 
 __version__ = "1.0.0"
 
+# Connection form of the ``movielens`` type. Airflow 3 reads it from the provider info below (without
+# importing the hook); Airflow 2.11 asks ``MovielensHook.get_ui_field_behaviour()``, which returns the same.
+# Defaults applied by the hook when a field is empty: scheme http, host movielens, port 5000.
+CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["extra"],
+    "relabeling": {"schema": "Scheme (http or https)", "login": "Username"},
+    "placeholders": {
+        "host": "movielens",
+        "port": "5000",
+        "schema": "http",
+        "login": "airflow",
+        "password": "API password",
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow's ProvidersManager (``airflow providers list``)."""
@@ -30,6 +45,11 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.sensors"]}],
         "triggers": [{"integration-name": "MovieLens", "python-modules": ["airflow_movielens.triggers"]}],
         "connection-types": [
-            {"hook-class-name": "airflow_movielens.hooks.MovielensHook", "connection-type": "movielens"}
+            {
+                "hook-class-name": "airflow_movielens.hooks.MovielensHook",
+                "connection-type": "movielens",
+                "hook-name": "MovieLens",
+                "ui-field-behaviour": CONNECTION_UI_FIELD_BEHAVIOUR,
+            }
         ],
     }

@@ -1,0 +1,59 @@
+"""The one place that knows which Airflow line is installed.
+
+Airflow 3 moved the authoring interface to ``airflow.sdk``; Airflow 2.11 keeps it in
+``airflow.hooks.base``, ``airflow.models``, ``airflow.sensors.base`` and ``airflow.io``. Every other
+module imports these names from here, so supporting a new Airflow line means editing this file only.
+
+The line is decided from ``airflow.__version__`` rather than by trying ``import airflow.sdk``: an
+Airflow 2 environment can carry a stray ``airflow.sdk`` package (pulled in by newer providers) that
+must not be mistaken for Airflow 3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow import __version__ as AIRFLOW_VERSION
+
+# The trigger base classes live in the same (non-deprecated) module on both lines.
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from packaging.version import Version
+
+#: True on Airflow 3.x (task SDK), False on Airflow 2.11.
+AIRFLOW_V3: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
+
+if TYPE_CHECKING or AIRFLOW_V3:
+    from airflow.sdk import (
+        BaseHook,
+        BaseOperator,
+        BaseSensorOperator,
+        Context,
+        ObjectStoragePath,
+        PokeReturnValue,
+    )
+    from airflow.sdk.exceptions import AirflowException, TaskDeferred
+    from airflow.sdk.io import attach
+else:  # Airflow 2.11
+    from airflow.exceptions import AirflowException, TaskDeferred
+    from airflow.hooks.base import BaseHook
+    from airflow.io.path import ObjectStoragePath
+    from airflow.io.store import attach
+    from airflow.models import BaseOperator
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
+    from airflow.utils.context import Context
+
+__all__ = [
+    "AIRFLOW_V3",
+    "AIRFLOW_VERSION",
+    "AirflowException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Context",
+    "ObjectStoragePath",
+    "PokeReturnValue",
+    "TaskDeferred",
+    "TriggerEvent",
+    "attach",
+]
