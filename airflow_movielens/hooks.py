@@ -1,0 +1,508 @@
+"""Hook for the MovieLens ratings API (see ``contracts/openapi.yaml``).
+
+The hook turns an Airflow connection into an authenticated ``requests`` session and pages through
+``/ratings`` and ``/movies`` without ever losing or repeating a record:
+
+* it advances by the number of records actually received, so a server that caps ``limit`` (echoed in
+  the envelope) or rejects it with a 400 naming ``limit`` is handled transparently;
+* it stops when the offset reaches ``total``; an empty page before that, a change of ``total``, a page
+  longer than asked for or records out of the contract's order raise
+  :class:`~airflow_movielens.exceptions.MovielensDataChangedError` instead of returning a wrong listing;
+* every request has connect/read timeouts and is retried (exponential backoff with jitter, ``Retry-After``
+  honoured) on connection errors, timeouts, truncated bodies, 429 and 5xx gateway/server errors; other
+  4xx fail at once.
+
+Connection fields (type ``movielens``): host (default ``movielens``), port (default ``5000``), schema
+(the URL scheme, default ``http``), login and password (HTTP basic auth; omitted when login is empty).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any, TypeGuard
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from airflow_movielens import CONNECTION_UI_FIELD_BEHAVIOUR, __version__
+from airflow_movielens.compat import BaseHook
+from airflow_movielens.dates import DateLike, coerce_window
+from airflow_movielens.exceptions import (
+    MovielensAPIError,
+    MovielensConnectionError,
+    MovielensDataChangedError,
+    MovielensError,
+    MovielensResponseError,
+)
+
+Record = dict[str, Any]
+
+#: HTTP statuses worth retrying: rate limiting and transient server/gateway failures.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+#: Transport failures worth retrying: refused/reset connections, timeouts, truncated bodies.
+_TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+_RETRY_AFTER_SECONDS = re.compile(r"\d+(\.\d+)?")
+
+
+@dataclass(frozen=True)
+class RatingsPage:
+    """One page of a listing: its records, the offset of its first record and the listing's total."""
+
+    records: list[Record]
+    offset: int
+    total: int
+
+
+class _UndecodableBody(MovielensResponseError):
+    """A 200 whose body is not JSON: most often a truncated transfer, so it is retried like one."""
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _strip_credentials(url: str) -> str:
+    """Remove any ``user:password@`` part from a URL so it can be logged and shown in errors."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    Returns ``None`` when the header is absent or unreadable; a date in the past gives ``0``.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if _RETRY_AFTER_SECONDS.fullmatch(text):
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = now if now is not None else datetime.now(timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+# Sort keys of the contract's listing order; used to detect repeated or missing records between pages.
+_RATINGS_ORDER = ("timestamp", "userId", "movieId")
+_MOVIES_ORDER = ("movieId",)
+
+
+class MovielensHook(BaseHook):
+    """Talk to the MovieLens ratings API through an Airflow connection.
+
+    :param conn_id: the Airflow connection (type ``movielens``), default ``movielens_default``.
+    :param timeout: ``(connect, read)`` timeouts in seconds (or one number for both), always applied.
+    :param max_attempts: attempts per request including the first (``1`` disables retries).
+    :param backoff_base: first backoff wait in seconds; doubles on every retry, plus up to
+        ``backoff_base`` seconds of random jitter.
+    :param backoff_max: upper bound of one backoff wait in seconds.
+    :param max_retry_after: upper bound in seconds for a server-requested ``Retry-After`` wait.
+    :param sleep: the function that waits between attempts (tests inject a recorder).
+
+    Use it as a context manager (or call :meth:`close`) to release the HTTP session::
+
+        with MovielensHook("movielens_default") as hook:
+            for rating in hook.get_ratings("2024-01-01", "2024-01-02"):
+                ...
+    """
+
+    conn_name_attr = "conn_id"
+    default_conn_name = "movielens_default"
+    conn_type = "movielens"
+    hook_name = "MovieLens"
+
+    DEFAULT_SCHEMA = "http"
+    DEFAULT_HOST = "movielens"
+    DEFAULT_PORT = 5000
+
+    def __init__(
+        self,
+        conn_id: str = default_conn_name,
+        *,
+        timeout: float | tuple[float, float] = (10.0, 60.0),
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_retry_after: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        if not _is_int(max_attempts) or max_attempts < 1:
+            raise ValueError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
+        for name, value in (
+            ("backoff_base", backoff_base),
+            ("backoff_max", backoff_max),
+            ("max_retry_after", max_retry_after),
+        ):
+            if not _is_number(value) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        timeouts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if len(timeouts) != 2 or not all(_is_number(t) and t > 0 for t in timeouts):
+            raise ValueError(f"timeout must be a positive number or a (connect, read) pair, got {timeout!r}")
+        self.conn_id = conn_id
+        self.timeout: tuple[float, float] = (float(timeouts[0]), float(timeouts[1]))
+        self.max_attempts = max_attempts
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.max_retry_after = float(max_retry_after)
+        self._sleep = sleep
+        # backoff_base * 2**(attempt-1) plus up to backoff_base of jitter; capped in _wait.
+        self._backoff = wait_exponential(multiplier=self.backoff_base, max=self.backoff_max) + wait_random(
+            0, self.backoff_base
+        )
+        self._session: requests.Session | None = None
+        self._base_url: str | None = None
+        self._secret: str | None = None
+
+    # -- Airflow connection form ------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Connection form on Airflow 2.11 (Airflow 3 reads the same data from ``get_provider_info``)."""
+        return ui_field_behaviour()
+
+    # -- session ----------------------------------------------------------------------------------
+
+    def get_conn(self) -> tuple[requests.Session, str]:
+        """Return the cached ``(session, base_url)``, reading the connection on first use."""
+        if self._session is None or self._base_url is None:
+            conn = self.get_connection(self.conn_id)
+            schema = conn.schema or self.DEFAULT_SCHEMA
+            host = conn.host or self.DEFAULT_HOST
+            port = conn.port or self.DEFAULT_PORT
+            if "://" in host:  # tolerate "http://host" typed into the host field
+                scheme_in_host, host = host.split("://", 1)
+                schema = conn.schema or scheme_in_host
+            host = host.rstrip("/").rsplit("@", 1)[-1]  # never keep userinfo in the URL
+            if ":" in host and not host.startswith("["):  # bare IPv6 literal such as ::1
+                host = f"[{host}]"
+            session = requests.Session()
+            session.headers.update(
+                {"Accept": "application/json", "User-Agent": f"airflow-movielens/{__version__}"}
+            )
+            if conn.login:
+                session.auth = (conn.login, conn.password or "")
+            self._secret = conn.password or None
+            self._base_url = f"{schema}://{host}:{port}"
+            self._session = session
+        return self._session, self._base_url
+
+    def close(self) -> None:
+        """Close the HTTP session; the next call opens a new one."""
+        if self._session is not None:
+            self._session.close()
+        self._session = None
+        self._base_url = None
+
+    def __enter__(self) -> MovielensHook:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def get_ratings(
+        self, start_date: DateLike = None, end_date: DateLike = None, batch_size: int = 100
+    ) -> Iterator[Record]:
+        """Yield the ratings with ``start_date <= timestamp < end_date`` (UTC dates), in listing order.
+
+        Arguments are validated now, before any request; records are fetched lazily page by page.
+        """
+        pages = self.iter_ratings_pages(start_date, end_date, batch_size)
+        return (record for page in pages for record in page.records)
+
+    def iter_ratings_pages(
+        self, start_date: DateLike = None, end_date: DateLike = None, batch_size: int = 100
+    ) -> Iterator[RatingsPage]:
+        """Yield the pages of ``/ratings`` for the window (for progress reporting and streaming)."""
+        params = _window_params(start_date, end_date)
+        _check_batch_size(batch_size)
+        return self._paginate("/ratings", params, batch_size, _RATINGS_ORDER)
+
+    def get_movies(self, batch_size: int = 1000) -> Iterator[Record]:
+        """Yield every movie (``movieId``, ``title``, ``genres``) in ``movieId`` order."""
+        _check_batch_size(batch_size)
+        pages = self._paginate("/movies", {}, batch_size, _MOVIES_ORDER)
+        return (record for page in pages for record in page.records)
+
+    def has_ratings(self, start_date: DateLike = None, end_date: DateLike = None) -> bool:
+        """Whether the window holds at least one rating; one request with ``limit=1``."""
+        params = _window_params(start_date, end_date)
+        body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
+        records, total, _ = self._parse_envelope(body, url)
+        return total > 0 or bool(records)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check credentials and reachability with one cheap request (``GET /ratings?limit=1``)."""
+        try:
+            body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
+            _, total, _ = self._parse_envelope(body, url)
+        except MovielensError as exc:
+            return False, self._redact(str(exc))
+        except Exception as exc:  # the connection form shows the message instead of a stack trace
+            return False, self._redact(f"{type(exc).__name__}: {exc}")
+        return True, f"Connected to {_strip_credentials(self._base_url or '')}: {total} ratings available."
+
+    # -- requests and retries ---------------------------------------------------------------------
+
+    def _redact(self, text: str) -> str:
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text
+
+    def _get_json(
+        self, path: str, params: dict[str, Any], *, max_attempts: int | None = None
+    ) -> tuple[Any, str]:
+        """GET ``path`` with retries; return the decoded JSON body and the (credential-free) URL."""
+        session, base_url = self.get_conn()
+        url = base_url + path
+        retrying = Retrying(
+            stop=stop_after_attempt(max_attempts or self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, session, url, params)
+        except requests.RequestException as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            message = f"GET {_strip_credentials(url)} failed after {attempts} attempt(s): "
+            message += type(exc).__name__
+            if isinstance(exc, requests.Timeout):
+                message += f" (timeouts: connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
+            else:
+                message += f": {exc}"
+            raise MovielensConnectionError(self._redact(message)) from None
+
+    def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
+        response = session.get(url, params=params, timeout=self.timeout)
+        safe_url = _strip_credentials(response.url or url)
+        if not response.ok:
+            raise self._api_error(response, safe_url)
+        try:
+            return orjson.loads(response.content), safe_url
+        except orjson.JSONDecodeError:
+            excerpt = response.content[:80].decode("utf-8", "replace")
+            raise _UndecodableBody(
+                self._redact(f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}")
+            ) from None
+
+    def _api_error(self, response: requests.Response, safe_url: str) -> MovielensAPIError:
+        message = (response.reason or "").strip() or "no message"
+        parameter: str | None = None
+        max_limit: int | None = None
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            text = response.content[:200].decode("utf-8", "replace").strip()
+            if text:
+                message = text
+        else:
+            if isinstance(body, dict):
+                if isinstance(body.get("error"), str):
+                    message = body["error"]
+                if isinstance(body.get("parameter"), str):
+                    parameter = body["parameter"]
+                if _is_int(body.get("max_limit")) and body["max_limit"] >= 1:
+                    max_limit = body["max_limit"]
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return MovielensAPIError(
+            response.status_code,
+            safe_url,
+            self._redact(message),
+            parameter=parameter,
+            max_limit=max_limit,
+            retry_after=retry_after,
+        )
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        """Backoff before the next attempt: the server's ``Retry-After`` (capped) or exponential + jitter."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, MovielensAPIError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_retry_after)
+        return min(self.backoff_max, float(self._backoff(retry_state)))
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        reason = str(exc) if isinstance(exc, MovielensError) else type(exc).__name__
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        self.log.warning(
+            "Attempt %d/%d failed (%s); retrying in %.2f s",
+            retry_state.attempt_number,
+            self.max_attempts,
+            self._redact(reason),
+            wait,
+        )
+
+    # -- pagination -------------------------------------------------------------------------------
+
+    def _parse_envelope(self, body: Any, url: str) -> tuple[list[Record], int, int | None]:
+        """Validate a page envelope; return ``(records, total, echoed limit or None)``."""
+        if not isinstance(body, dict):
+            raise MovielensResponseError(f"GET {url}: expected a JSON object, got {type(body).__name__}")
+        result = body.get("result")
+        if not isinstance(result, list):
+            raise MovielensResponseError(f"GET {url}: 'result' is missing or not a list")
+        total = body.get("total")
+        if not _is_int(total) or total < 0:
+            raise MovielensResponseError(f"GET {url}: 'total' is missing or not a non-negative integer")
+        for index, record in enumerate(result):
+            if not isinstance(record, dict):
+                raise MovielensResponseError(
+                    f"GET {url}: record {index} of 'result' is a {type(record).__name__}, not an object"
+                )
+        limit = body.get("limit")
+        echoed = limit if _is_int(limit) and limit >= 1 else None
+        return result, total, echoed
+
+    def _paginate(
+        self, path: str, params: dict[str, Any], batch_size: int, order: tuple[str, ...]
+    ) -> Iterator[RatingsPage]:
+        offset = 0
+        limit = batch_size
+        total: int | None = None
+        last_key: tuple[Any, ...] | None = None
+        while total is None or offset < total:
+            try:
+                body, url = self._get_json(path, {**params, "offset": offset, "limit": limit})
+            except MovielensAPIError as exc:
+                if exc.status_code != 400 or not _is_about_limit(exc) or limit <= 1:
+                    raise
+                if exc.max_limit is not None and exc.max_limit < limit:
+                    new_limit = exc.max_limit
+                else:
+                    new_limit = max(1, limit // 2)
+                self.log.warning(
+                    "The server rejected limit=%d (%s); continuing with limit=%d",
+                    limit,
+                    exc.message,
+                    new_limit,
+                )
+                limit = new_limit
+                continue
+            records, page_total, echoed = self._parse_envelope(body, url)
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                raise MovielensDataChangedError(
+                    f"GET {url}: total changed from {total} to {page_total} while paging; the data changed "
+                    "under the fetch, rerun to get a consistent listing"
+                )
+            if len(records) > limit:
+                raise MovielensDataChangedError(
+                    f"GET {url}: the page holds {len(records)} records, more than the {limit} asked for"
+                )
+            if echoed is not None and echoed < limit:
+                if len(records) > echoed:
+                    raise MovielensDataChangedError(
+                        f"GET {url}: the page holds {len(records)} records, more than its own limit {echoed}"
+                    )
+                self.log.info("The server caps the page size at %d (asked for %d)", echoed, limit)
+                limit = echoed
+            if not records:
+                if offset < total:
+                    raise MovielensDataChangedError(
+                        f"GET {url}: empty page at offset {offset} although total is {total}; the listing "
+                        "shrank under the fetch"
+                    )
+                return
+            if offset + len(records) > total:
+                raise MovielensDataChangedError(
+                    f"GET {url}: records {offset}..{offset + len(records) - 1} exceed total {total}"
+                )
+            for index, record in enumerate(records):
+                key = _order_key(record, order, url, offset + index)
+                if last_key is not None and not last_key < key:
+                    raise MovielensDataChangedError(
+                        f"GET {url}: record {offset + index} is not after the previous one in "
+                        f"({', '.join(order)}) order; the server repeated or reordered records"
+                    )
+                last_key = key
+            yield RatingsPage(records=records, offset=offset, total=total)
+            offset += len(records)
+
+
+def ui_field_behaviour() -> dict[str, Any]:
+    """Connection-form behaviour of the ``movielens`` type (labels, placeholders, hidden fields)."""
+    spec = CONNECTION_UI_FIELD_BEHAVIOUR
+    return {
+        "hidden_fields": list(spec["hidden-fields"]),
+        "relabeling": dict(spec["relabeling"]),
+        "placeholders": dict(spec["placeholders"]),
+    }
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, MovielensAPIError):
+        return exc.status_code in RETRY_STATUSES
+    return isinstance(exc, (_UndecodableBody, *_TRANSIENT_TRANSPORT_ERRORS))
+
+
+def _is_about_limit(exc: MovielensAPIError) -> bool:
+    if exc.parameter is not None:
+        return exc.parameter == "limit"
+    return exc.max_limit is not None or "limit" in exc.message.lower()
+
+
+def _order_key(record: Record, order: tuple[str, ...], url: str, position: int) -> tuple[Any, ...]:
+    values = tuple(record.get(field) for field in order)
+    for field, value in zip(order, values, strict=True):
+        if not _is_number(value):
+            raise MovielensResponseError(f"GET {url}: record {position} has no numeric {field!r}")
+    return values
+
+
+def _window_params(start_date: DateLike, end_date: DateLike) -> dict[str, Any]:
+    start, end = coerce_window(start_date, end_date)
+    params: dict[str, Any] = {}
+    if start is not None:
+        params["start_date"] = start
+    if end is not None:
+        params["end_date"] = end
+    return params
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")

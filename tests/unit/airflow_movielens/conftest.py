@@ -1,0 +1,43 @@
+"""Shared fixtures for the provider's unit tests: an env-var connection, mocked HTTP, log capture."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+import responses
+from _provider_fakes import LOGIN, PASSWORD, LogCapture, Sleeps, set_connection
+
+from airflow_movielens.compat import AIRFLOW_V3
+
+
+@pytest.fixture
+def connection(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The default connection pointing at the mocked loopback API, with a recognisable password."""
+    set_connection(monkeypatch, host="127.0.0.1", port=5000, schema="http", login=LOGIN, password=PASSWORD)
+    return "movielens_default"
+
+
+@pytest.fixture
+def mocked() -> Iterator[responses.RequestsMock]:
+    """HTTP mocked with `responses`; any request to an unregistered URL fails."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[LogCapture]:
+    caplog.set_level(logging.DEBUG)
+    if AIRFLOW_V3:
+        import structlog.testing
+
+        with structlog.testing.capture_logs() as events:
+            yield LogCapture(caplog, events)
+    else:
+        yield LogCapture(caplog, [])

@@ -1,0 +1,521 @@
+"""MovielensHook: connection handling, pagination, retries, errors and date windows (HTTP mocked)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+import requests
+import responses
+from _provider_fakes import BASE_URL, LOGIN, PASSWORD, FakeRatingsAPI, rating, set_connection
+
+from airflow_movielens.exceptions import (
+    MovielensAPIError,
+    MovielensConnectionError,
+    MovielensDataChangedError,
+    MovielensError,
+    MovielensResponseError,
+)
+from airflow_movielens.hooks import MovielensHook, RatingsPage
+
+RATINGS = BASE_URL + "/ratings"
+MOVIES = BASE_URL + "/movies"
+
+
+def page(records, total, offset=0, limit=None):
+    return {"result": records, "offset": offset, "limit": limit or max(len(records), 1), "total": total}
+
+
+def make_hook(sleeps, **kwargs) -> MovielensHook:
+    return MovielensHook("movielens_default", sleep=sleeps, **kwargs)
+
+
+# -- connection ------------------------------------------------------------------------------------
+
+
+def test_connection_defaults_fill_empty_fields(monkeypatch):
+    set_connection(monkeypatch)  # only the type: scheme, host and port come from the documented defaults
+    with MovielensHook() as hook:
+        session, base_url = hook.get_conn()
+        assert base_url == "http://movielens:5000"
+        assert session.auth is None
+
+
+def test_connection_fields_build_url_and_basic_auth(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([], 0))
+    with make_hook(sleeps) as hook:
+        assert hook.get_conn()[1] == BASE_URL
+        list(hook.get_ratings())
+    header = mocked.calls[0].request.headers["Authorization"]
+    assert header == "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+
+
+def test_ipv6_loopback_host_is_bracketed(monkeypatch):
+    set_connection(monkeypatch, host="::1", port=5001)
+    assert MovielensHook().get_conn()[1] == "http://[::1]:5001"
+
+
+def test_session_is_cached_and_closed(connection):
+    hook = MovielensHook()
+    session, _ = hook.get_conn()
+    assert hook.get_conn()[0] is session
+    closed = []
+    session.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    with hook:
+        pass
+    assert closed == [True]
+    assert hook.get_conn()[0] is not session  # a new session after close
+
+
+def test_constructor_rejects_bad_retry_settings():
+    with pytest.raises(ValueError, match="max_attempts"):
+        MovielensHook(max_attempts=0)
+    with pytest.raises(ValueError, match="timeout"):
+        MovielensHook(timeout=(1.0, 0))
+    with pytest.raises(ValueError, match="backoff_max"):
+        MovielensHook(backoff_max=-1)
+
+
+def test_ui_field_behaviour_documents_defaults():
+    behaviour = MovielensHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == ["extra"]
+    assert behaviour["placeholders"] == {
+        "host": "movielens",
+        "port": "5000",
+        "schema": "http",
+        "login": "airflow",
+        "password": "API password",
+    }
+    assert "schema" in behaviour["relabeling"]
+
+
+# -- requests and pagination -----------------------------------------------------------------------
+
+
+def test_request_params_window_and_paging(connection, mocked, sleeps):
+    api = FakeRatingsAPI([rating(i) for i in range(5)]).register(mocked)
+    with make_hook(sleeps) as hook:
+        records = list(hook.get_ratings(date(2024, 1, 1), "2024-01-02", batch_size=2))
+    assert records == [rating(i) for i in range(5)]
+    assert api.requests == [
+        {"start_date": "2024-01-01", "end_date": "2024-01-02", "offset": str(o), "limit": "2"}
+        for o in (0, 2, 4)
+    ]
+
+
+def test_unbounded_window_sends_no_date_params(connection, mocked, sleeps):
+    api = FakeRatingsAPI([rating(0)]).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == [rating(0)]
+    assert api.requests == [{"offset": "0", "limit": "100"}]
+
+
+def test_timeouts_are_passed_to_requests(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([], 0))
+    with make_hook(sleeps, timeout=(3.0, 7.5)) as hook:
+        list(hook.get_ratings())
+    assert mocked.calls[0].request.req_kwargs["timeout"] == (3.0, 7.5)
+
+
+def test_default_timeouts(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([], 0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    connect, read = mocked.calls[0].request.req_kwargs["timeout"]
+    assert 0 < connect <= 30
+    assert 0 < read <= 300
+
+
+def test_stops_when_offset_reaches_total(connection, mocked, sleeps):
+    api = FakeRatingsAPI([rating(i) for i in range(4)]).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert len(list(hook.get_ratings(batch_size=2))) == 4
+    assert len(api.requests) == 2  # no extra request for an empty page
+
+
+def test_empty_window_is_one_request(connection, mocked, sleeps):
+    api = FakeRatingsAPI([]).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings("2024-01-01", "2024-01-01")) == []
+    assert len(api.requests) == 1
+
+
+def test_pages_report_offset_and_total(connection, mocked, sleeps):
+    FakeRatingsAPI([rating(i) for i in range(5)]).register(mocked)
+    with make_hook(sleeps) as hook:
+        pages = list(hook.iter_ratings_pages(batch_size=2))
+    assert [(p.offset, len(p.records), p.total) for p in pages] == [(0, 2, 5), (2, 2, 5), (4, 1, 5)]
+    assert isinstance(pages[0], RatingsPage)
+
+
+def test_clamped_limit_advances_by_records_received(connection, mocked, sleeps, logs):
+    data = [rating(i) for i in range(7)]
+    api = FakeRatingsAPI(data, max_limit=3).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=10)) == data
+    assert [(q["offset"], q["limit"]) for q in api.requests] == [("0", "10"), ("3", "3"), ("6", "3")]
+    assert any("caps the page size at 3" in m for m in logs.messages)
+
+
+def test_short_pages_without_echo_still_lose_nothing(connection, mocked, sleeps):
+    data = [rating(i) for i in range(5)]
+    chunks = iter([data[0:2], data[2:3], data[3:5]])  # a server that silently sends fewer records
+
+    def callback(request):
+        chunk = next(chunks)
+        return 200, {}, json.dumps({"result": chunk, "total": 5, "offset": 0, "limit": 100})
+
+    mocked.add_callback(responses.GET, RATINGS, callback=callback)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=100)) == data
+
+
+@pytest.mark.parametrize(
+    ("send_max_limit", "expected_limits"), [(True, ["8", "3", "3"]), (False, ["8", "4", "2"])]
+)
+def test_400_about_limit_lowers_the_page_size(
+    connection, mocked, sleeps, logs, send_max_limit, expected_limits
+):
+    data = [rating(i) for i in range(5)]
+    api = FakeRatingsAPI(data, reject_limit_above=3, send_max_limit=send_max_limit).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=8)) == data
+    assert [q["limit"] for q in api.requests[:3]] == expected_limits
+    assert any("rejected limit=8" in m for m in logs.messages)
+    assert sleeps == []  # a 400 is not retried as a transient failure
+
+
+def test_400_about_limit_at_one_is_raised(connection, mocked, sleeps):
+    mocked.add(
+        responses.GET, RATINGS, status=400, json={"error": "limit is not allowed", "parameter": "limit"}
+    )
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError, match="limit is not allowed"):
+        list(hook.get_ratings(batch_size=1))
+
+
+def test_400_about_other_parameter_is_raised(connection, mocked, sleeps):
+    mocked.add(
+        responses.GET,
+        RATINGS,
+        status=400,
+        json={"error": "start_date must be YYYY-MM-DD", "parameter": "start_date"},
+    )
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings(batch_size=10))
+    assert info.value.status_code == 400
+    assert len(mocked.calls) == 1
+
+
+def test_total_changing_between_pages_is_an_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0), rating(1)], total=4))
+    mocked.add(responses.GET, RATINGS, json=page([rating(2), rating(3)], total=5, offset=2))
+    with (
+        make_hook(sleeps) as hook,
+        pytest.raises(MovielensDataChangedError, match="total changed from 4 to 5"),
+    ):
+        list(hook.get_ratings(batch_size=2))
+
+
+def test_page_longer_than_asked_for_is_an_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(i) for i in range(3)], total=3, limit=2))
+    with (
+        make_hook(sleeps) as hook,
+        pytest.raises(MovielensDataChangedError, match="more than the 2 asked for"),
+    ):
+        list(hook.get_ratings(batch_size=2))
+
+
+def test_empty_page_before_total_is_an_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0), rating(1)], total=4))
+    mocked.add(responses.GET, RATINGS, json=page([], total=4, offset=2, limit=2))
+    with make_hook(sleeps) as hook, pytest.raises(MovielensDataChangedError, match="empty page at offset 2"):
+        list(hook.get_ratings(batch_size=2))
+
+
+def test_repeated_boundary_record_is_an_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0), rating(1)], total=4))
+    mocked.add(responses.GET, RATINGS, json=page([rating(1), rating(2)], total=4, offset=2))
+    with make_hook(sleeps) as hook, pytest.raises(MovielensDataChangedError, match="repeated or reordered"):
+        list(hook.get_ratings(batch_size=2))
+
+
+def test_get_movies_pages_movies(connection, mocked, sleeps):
+    movies = [{"movieId": i, "title": f"Movie {i}", "genres": "Drama"} for i in range(1, 6)]
+    api = FakeRatingsAPI(movies).register(mocked, "/movies")
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_movies(batch_size=2)) == movies
+    assert [q["offset"] for q in api.requests] == ["0", "2", "4"]
+
+
+@pytest.mark.parametrize(("total", "expected"), [(0, False), (12, True)])
+def test_has_ratings_is_one_request_with_limit_1(connection, mocked, sleeps, total, expected):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)] if total else [], total=total, limit=1))
+    with make_hook(sleeps) as hook:
+        assert hook.has_ratings("2024-01-01", "2024-01-02") is expected
+    assert len(mocked.calls) == 1
+    assert mocked.calls[0].request.params == {
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-02",
+        "offset": "0",
+        "limit": "1",
+    }
+
+
+def test_test_connection_success(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=42, limit=1))
+    ok, message = make_hook(sleeps).test_connection()
+    assert ok is True
+    assert "42 ratings" in message
+    assert len(mocked.calls) == 1
+    assert mocked.calls[0].request.params["limit"] == "1"
+
+
+def test_test_connection_failure_is_one_request_without_secret(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": "down for maintenance"})
+    ok, message = make_hook(sleeps).test_connection()
+    assert ok is False
+    assert "503" in message
+    assert "down for maintenance" in message
+    assert PASSWORD not in message
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+
+
+# -- retries ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_statuses_are_retried_with_growing_backoff(connection, mocked, sleeps, status):
+    for _ in range(3):
+        mocked.add(responses.GET, RATINGS, status=status, json={"error": "try later"})
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=1))
+    with make_hook(sleeps, backoff_base=1.0, backoff_max=60.0) as hook:
+        assert list(hook.get_ratings()) == [rating(0)]
+    assert len(mocked.calls) == 4
+    assert len(sleeps) == 3
+    for attempt, wait in enumerate(sleeps):  # base * 2**n plus up to `base` seconds of jitter
+        assert 2**attempt <= wait <= 2**attempt + 1.0
+
+
+def test_backoff_is_capped(connection, mocked, sleeps):
+    for _ in range(4):
+        mocked.add(responses.GET, RATINGS, status=503, json={"error": "busy"})
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps, backoff_base=2.0, backoff_max=5.0) as hook:
+        list(hook.get_ratings())
+    assert len(sleeps) == 4
+    assert max(sleeps) <= 5.0
+    assert sleeps[-1] == 5.0
+
+
+def test_retries_are_bounded(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": "still down"})
+    with make_hook(sleeps, max_attempts=3) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings())
+    assert info.value.status_code == 503
+    assert len(mocked.calls) == 3
+    assert len(sleeps) == 2
+
+
+def test_retry_after_seconds_is_honoured(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=429, json={"error": "slow down"}, headers={"Retry-After": "7"})
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    assert sleeps == [7.0]
+
+
+def test_retry_after_http_date_is_honoured(connection, mocked, sleeps):
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    mocked.add(
+        responses.GET,
+        RATINGS,
+        status=503,
+        json={"error": "maintenance"},
+        headers={"Retry-After": format_datetime(when, usegmt=True)},
+    )
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    assert len(sleeps) == 1
+    assert 27 <= sleeps[0] <= 30
+
+
+def test_retry_after_is_capped(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=429, json={"error": "slow"}, headers={"Retry-After": "86400"})
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps, max_retry_after=120) as hook:
+        list(hook.get_ratings())
+    assert sleeps == [120.0]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.ConnectionError("connection refused"),
+        requests.ConnectTimeout("connect timed out"),
+        requests.ReadTimeout("read timed out"),
+        requests.exceptions.ChunkedEncodingError("truncated body"),
+    ],
+)
+def test_transport_errors_are_retried(connection, mocked, sleeps, error):
+    mocked.add(responses.GET, RATINGS, body=error)
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=1))
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == [rating(0)]
+    assert len(mocked.calls) == 2
+    assert len(sleeps) == 1
+
+
+def test_transport_errors_exhausted_raise_connection_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, body=requests.ReadTimeout("read timed out"))
+    with (
+        make_hook(sleeps, max_attempts=4, timeout=(2.0, 9.0)) as hook,
+        pytest.raises(MovielensConnectionError) as info,
+    ):
+        list(hook.get_ratings())
+    assert len(mocked.calls) == 4
+    assert "after 4 attempt(s)" in str(info.value)
+    assert "read 9 s" in str(info.value)
+    assert isinstance(info.value, MovielensError)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_4xx_are_not_retried(connection, mocked, sleeps, status):
+    mocked.add(responses.GET, RATINGS, status=status, json={"error": "nope"})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings(batch_size=1))
+    assert info.value.status_code == status
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+
+
+# -- error texts and secrets -----------------------------------------------------------------------
+
+
+def test_error_names_status_url_and_server_message(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=401, json={"error": "invalid credentials"})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings("2024-01-01", "2024-01-02"))
+    text = str(info.value)
+    assert "401" in text
+    assert "invalid credentials" in text
+    assert f"{RATINGS}?start_date=2024-01-01&end_date=2024-01-02" in text
+    assert info.value.url.startswith(RATINGS)
+
+
+def test_non_json_error_body_is_quoted(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=404, body="<html>no such page</html>")
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError, match="no such page"):
+        list(hook.get_ratings())
+
+
+def test_password_never_in_logs_or_errors(connection, mocked, sleeps, logs, capsys):
+    # A server that echoes the password back must not make us print it.
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": f"bad password {PASSWORD}"})
+    mocked.add(responses.GET, RATINGS, status=401, json={"error": f"wrong password {PASSWORD}"})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings())
+    assert len(sleeps) == 1  # the 503 was retried and logged
+    assert any("retrying in" in m for m in logs.messages)
+    out = capsys.readouterr()
+    for text in (str(info.value), repr(info.value), info.value.message, logs.text, out.out, out.err):
+        assert PASSWORD not in text
+    assert "***" in str(info.value)
+
+
+def test_password_not_in_connection_error(connection, mocked, sleeps, logs):
+    mocked.add(responses.GET, RATINGS, body=requests.ConnectionError(f"refused for airflow:{PASSWORD}"))
+    with make_hook(sleeps, max_attempts=2) as hook, pytest.raises(MovielensConnectionError) as info:
+        list(hook.get_ratings())
+    assert PASSWORD not in str(info.value)
+    assert PASSWORD not in logs.text
+
+
+# -- malformed bodies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("[]", "expected a JSON object"),
+        ('{"total": 1}', "'result'"),
+        ('{"result": {}, "total": 1}', "'result'"),
+        ('{"result": []}', "'total'"),
+        ('{"result": [], "total": "3"}', "'total'"),
+        ('{"result": [], "total": -1}', "'total'"),
+        ('{"result": [1], "total": 1}', "record 0"),
+        ('{"result": [{"userId": 1}], "total": 1}', "timestamp"),
+    ],
+)
+def test_malformed_envelope_is_a_response_error(connection, mocked, sleeps, body, match):
+    mocked.add(responses.GET, RATINGS, body=body, content_type="application/json")
+    with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError, match=match):
+        list(hook.get_ratings())
+    assert sleeps == []
+
+
+def test_non_json_body_is_retried_then_a_response_error(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, body='{"result": [{"userId"', content_type="application/json")
+    with make_hook(sleeps, max_attempts=2) as hook, pytest.raises(MovielensResponseError, match="not JSON"):
+        list(hook.get_ratings())
+    assert len(mocked.calls) == 2
+
+
+# -- dates -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("2024-02-29", "2024-02-29"),
+        (" 2024-01-05 ", "2024-01-05"),
+        (date(2024, 1, 5), "2024-01-05"),
+        (datetime(2024, 1, 5, 23, 59), "2024-01-05"),  # naive: taken as UTC
+        (datetime(2024, 1, 5, 23, 30, tzinfo=timezone(timedelta(hours=-2))), "2024-01-06"),  # 01:30 UTC
+        (datetime(2024, 1, 6, 1, 0, tzinfo=timezone(timedelta(hours=9))), "2024-01-05"),  # 16:00 UTC
+        (datetime(2024, 1, 5, tzinfo=timezone.utc), "2024-01-05"),
+    ],
+)
+def test_date_coercion(connection, mocked, sleeps, start, expected):
+    api = FakeRatingsAPI([]).register(mocked)
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(start_date=start))
+    assert api.requests[0]["start_date"] == expected
+
+
+def test_pendulum_datetime_is_converted_to_utc(connection, mocked, sleeps):
+    import pendulum
+
+    api = FakeRatingsAPI([]).register(mocked)
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(end_date=pendulum.datetime(2024, 3, 1, 8, tz="Asia/Seoul")))  # 23:00 UTC
+    assert api.requests[0]["end_date"] == "2024-02-29"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"start_date": "2024-13-01"}, ValueError, "start_date is not a valid calendar date"),
+        ({"start_date": "2024-02-30"}, ValueError, "start_date"),
+        ({"end_date": "01/02/2024"}, ValueError, "end_date must be a date as YYYY-MM-DD"),
+        ({"end_date": "2024-01-01T00:00:00"}, ValueError, "end_date"),
+        ({"start_date": "yesterday"}, ValueError, "start_date"),
+        ({"start_date": "2024-01-03", "end_date": "2024-01-02"}, ValueError, "after end_date"),
+        ({"start_date": 20240101}, TypeError, "start_date"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+    ],
+)
+def test_invalid_arguments_rejected_before_any_request(connection, mocked, sleeps, kwargs, exc, match):
+    hook = make_hook(sleeps)
+    with pytest.raises(exc, match=match):
+        hook.get_ratings(**kwargs)  # raised at call time, not when iterating
+    with pytest.raises(exc, match=match):
+        hook.iter_ratings_pages(**kwargs)
+    if "batch_size" not in kwargs:
+        with pytest.raises(exc, match=match):
+            hook.has_ratings(**kwargs)
+    assert len(mocked.calls) == 0
