@@ -1,0 +1,142 @@
+"""Hook section: records per second fetching one large window, next to the seed loop and a lower bound.
+
+One reference server (started with ``--max-limit`` at least the window's size) answers all three:
+
+* ``MovielensHook.get_ratings`` for each batch size;
+* the seed's naive loop (``bench.seed_client.naive_ratings``) for the same batch sizes;
+* the lower bound: a single request returning the whole window, decoded with orjson (the
+  fastest decoder available), i.e. what no paging client can beat on this machine.
+
+Every repetition runs all of them back to back; the hook-to-lower-bound ratio is taken per
+repetition at that repetition's best batch size, and the figure is the median over repetitions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from .datasets import Api, Datasets
+from .processes import PASSWORD, USER, reference_server
+from .profile import Profile
+from .seed_client import naive_ratings
+from .stats import bounded, median
+
+log = logging.getLogger(__name__)
+
+
+def connection_env(base_url: str) -> str:
+    """``AIRFLOW_CONN_*`` JSON for a loopback reference server."""
+    port = int(base_url.rsplit(":", 1)[1])
+    return json.dumps(
+        {
+            "conn_type": "movielens",
+            "host": "127.0.0.1",
+            "port": port,
+            "schema": "http",
+            "login": USER,
+            "password": PASSWORD,
+        }
+    )
+
+
+def _hook_fetch(start: str, end: str, batch: int) -> int:
+    from airflow_movielens.hooks import MovielensHook
+
+    count = 0
+    with MovielensHook("movielens_default") as hook:
+        for _ in hook.get_ratings(start_date=start, end_date=end, batch_size=batch):
+            count += 1
+    return count
+
+
+def _naive_fetch(base_url: str, start: str, end: str, batch: int) -> int:
+    return sum(1 for _ in naive_ratings(base_url, (USER, PASSWORD), start, end, batch))
+
+
+def _one_request(base_url: str, start: str, end: str, total: int) -> int:
+    with requests.Session() as session:
+        session.auth = (USER, PASSWORD)
+        response = session.get(
+            base_url + "/ratings",
+            params={"start_date": start, "end_date": end, "offset": 0, "limit": total},
+            timeout=600,
+        )
+        response.raise_for_status()
+        return sum(1 for _ in orjson.loads(response.content)["result"])
+
+
+def _timed(fn: Any, *args: Any) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    count = fn(*args)
+    return time.perf_counter() - t0, count
+
+
+def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
+    """The hook section."""
+    started = time.perf_counter()
+    ds = datasets.get(profile.hook_size)
+    # Plan the window on a default server, then serve it from one allowing a single-page answer.
+    with reference_server(ds.path, logs, workers=profile.workers, name="plan").start(timeout=300) as plan:
+        api = Api(plan.base_url)
+        first, end, total = api.window_with(profile.hook_window_records)
+        api.close()
+    max_limit = max(total, max(profile.hook_batch_sizes))
+    server = reference_server(ds.path, logs, workers=profile.workers, max_limit=max_limit, name="hook")
+    start_s, end_s = first.isoformat(), end.isoformat()
+    reps: list[dict[str, Any]] = []
+    mismatches: list[str] = []
+    old_conn = os.environ.get("AIRFLOW_CONN_MOVIELENS_DEFAULT")
+    with server.start(timeout=300):
+        os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"] = connection_env(server.base_url)
+        try:
+            _hook_fetch(start_s, end_s, max(profile.hook_batch_sizes))  # warm-up (imports, pages)
+            for _ in bounded(profile.hook_reps, profile.hook_seconds):
+                rep: dict[str, Any] = {"hook": {}, "naive": {}}
+                for batch in profile.hook_batch_sizes:
+                    for kind, fn, args in (
+                        ("hook", _hook_fetch, (start_s, end_s, batch)),
+                        ("naive", _naive_fetch, (server.base_url, start_s, end_s, batch)),
+                    ):
+                        seconds, count = _timed(fn, *args)
+                        if count != total:
+                            mismatches.append(f"{kind} batch {batch}: {count} != {total}")
+                        rep[kind][str(batch)] = seconds
+                seconds, count = _timed(_one_request, server.base_url, start_s, end_s, total)
+                if count != total:
+                    mismatches.append(f"one request: {count} != {total}")
+                rep["one_request"] = seconds
+                rep["hook_vs_bound"] = min(rep["hook"].values()) / seconds
+                reps.append(rep)
+        finally:
+            if old_conn is None:
+                os.environ.pop("AIRFLOW_CONN_MOVIELENS_DEFAULT", None)
+            else:
+                os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"] = old_conn
+
+    def rps(kind: str, batch: int) -> float:
+        return total / median([r[kind][str(batch)] for r in reps])
+
+    batches = {
+        str(b): {"hook_rps": rps("hook", b), "naive_rps": rps("naive", b)} for b in profile.hook_batch_sizes
+    }
+    best = max(profile.hook_batch_sizes, key=lambda b: batches[str(b)]["hook_rps"])
+    return {
+        "size": profile.hook_size,
+        "window": {"start": start_s, "end": end_s, "total": total},
+        "max_limit": max_limit,
+        "batches": batches,
+        "one_request_rps": total / median([r["one_request"] for r in reps]),
+        "best_batch": best,
+        "hook_vs_bound": median([r["hook_vs_bound"] for r in reps]),
+        "repetitions": len(reps),
+        "mismatches": mismatches,
+        "seconds": time.perf_counter() - started,
+    }

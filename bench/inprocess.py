@@ -1,0 +1,79 @@
+"""In-process comparison: both WSGI apps called directly, the same queries, no sockets.
+
+Over HTTP both servers pay the same connection, parsing and transfer costs, which dilute the
+ratio; called in-process through ``werkzeug.test.Client`` (identical overhead on both sides), the
+timing is the app's own per-request work: the reference's index lookup + serialisation against
+the seed approach's whole-table masks + ``to_dict`` + ``jsonify``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from typing import Any
+
+from werkzeug.test import Client
+
+from . import seed_baseline
+from .processes import PASSWORD, USER
+from .profile import Profile
+from .stats import bounded, median, percentile, ratio
+from .timing import Query
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
+
+
+def reference_app(data_dir: Path) -> Any:
+    """The reference WSGI app over ``data_dir``."""
+    from movielens_api.app import create_app
+
+    return create_app(data_dir=data_dir)
+
+
+def _run(client: Client, queries: list[Query], max_seconds: float) -> list[float]:
+    latencies: list[float] = []
+    for query in queries[:3]:  # warm-up
+        client.get(query.path(), headers=AUTH)
+    started = time.perf_counter()
+    for query in queries:
+        if latencies and time.perf_counter() - started > max_seconds:
+            break
+        t0 = time.perf_counter()
+        response = client.get(query.path(), headers=AUTH)
+        body = response.get_data()
+        elapsed = time.perf_counter() - t0
+        if response.status_code != 200 or not body:
+            raise RuntimeError(f"in-process {query.path()} answered {response.status_code}")
+        latencies.append(elapsed)
+    return latencies
+
+
+def compare(data_dir: Path, plans: dict[int, list[Query]], profile: Profile) -> dict[str, Any]:
+    """Median per-request time of both apps per limit, with per-repetition ratios."""
+    try:
+        ref = Client(reference_app(data_dir))
+    except Exception as exc:  # reported in the table rather than failing the section
+        return {"error": f"reference app unavailable in-process: {exc}"}
+    base = Client(seed_baseline.create_app(data_dir))
+    count = min(profile.latency_requests, 50)
+    limits: dict[str, Any] = {}
+    for _ in bounded(profile.latency_reps, profile.latency_rep_seconds * 2 * len(plans)):
+        for limit, queries in plans.items():
+            entry = limits.setdefault(str(limit), {"ref": [], "base": [], "ratios": []})
+            r = percentile(_run(ref, queries[:count], profile.latency_rep_seconds), 50) * 1000
+            b = percentile(_run(base, queries[:count], profile.latency_rep_seconds), 50) * 1000
+            entry["ref"].append(r)
+            entry["base"].append(b)
+            entry["ratios"].append(ratio(b, r))
+    return {
+        "requests_per_run": count,
+        "limits": {
+            limit: {
+                "ref_median_ms": median(e["ref"]),
+                "base_median_ms": median(e["base"]),
+                "ratio": median(e["ratios"]),
+            }
+            for limit, e in limits.items()
+        },
+    }

@@ -1,0 +1,97 @@
+"""RESULTS.md says met / not met from the figures, and the plots are written."""
+
+from __future__ import annotations
+
+import math
+
+from bench import report
+
+FACTS = {
+    "date": "2026-01-01 00:00 UTC",
+    "cpu": "Test CPU",
+    "cores_logical": 2,
+    "cores_physical": 1,
+    "ram_gb": 4.0,
+    "os": "Linux",
+    "python": "3.11",
+    "packages": {"pandas": "2"},
+    "commit": "abc",
+}
+
+
+def _server_size(ref_ms: float, base_ms: float | None, csv_s: float, cache_s: float, pss_mb: float) -> dict:
+    limits = {}
+    for limit in ("100", "1000", "10000"):
+        entry = {"ref_median_ms": ref_ms, "ref_p99_ms": ref_ms * 2}
+        if base_ms is not None:
+            entry |= {"base_median_ms": base_ms, "base_p99_ms": base_ms * 2, "ratio": base_ms / ref_ms}
+        limits[limit] = entry
+    return {
+        "generate_s": 1.0,
+        "startup": {"csv_s": csv_s, "cache_s": cache_s, "memory_after_start": {"rss_mb": 1.0, "pss_mb": 1.0}},
+        "memory": {"rss_mb": pss_mb * 2, "pss_mb": pss_mb, "processes": 3},
+        "limits": limits,
+    }
+
+
+def _results() -> dict:
+    return {
+        "profile": "full",
+        "seconds": 60.0,
+        "server": {
+            "seconds": 10.0,
+            "sizes": {
+                "1000000": _server_size(1.0, 20.0, 2.0, 0.5, 100.0),  # 20x: not met
+                "25000000": _server_size(2.0, None, 25.0, 6.0, 1000.0),  # cache 6 s: not met
+            },
+        },
+        "load": {
+            "seconds": 5.0,
+            "size": 1000,
+            "limit": 100,
+            "workers": 2,
+            "levels": [
+                {
+                    "clients": 10,
+                    "seconds": 1.0,
+                    "requests": 100,
+                    "throughput_rps": 100.0,
+                    "records_per_s": 1e4,
+                    "median_ms": 1.0,
+                    "p99_ms": 2.0,
+                    "errors": 0,
+                    "error_kinds": {},
+                }
+            ],
+        },
+    }
+
+
+def test_targets_reflect_the_figures():
+    verdicts = dict(report.targets(_results()))
+    assert verdicts[report.TARGETS["startup_csv"]].startswith("**met**")
+    assert verdicts[report.TARGETS["startup_cache"]].startswith("**NOT met**")
+    assert verdicts[report.TARGETS["memory"]].startswith("**met**")
+    assert verdicts[report.TARGETS["latency"]].startswith("**met**")
+    assert verdicts[report.TARGETS["ratio_http"]].startswith("**NOT met**")
+    assert verdicts[report.TARGETS["load"]].startswith("**met**")
+    assert verdicts[report.TARGETS["operator"]].startswith("not measured")
+
+
+def test_markdown_and_plots_are_written(tmp_path):
+    results = _results()
+    pngs = report.plot(results, tmp_path)
+    assert set(pngs) == {"server_latency.png", "server_startup_memory.png", "load.png"}
+    assert all((tmp_path / p).stat().st_size > 0 for p in pngs)
+    text = report.markdown(results, FACTS, pngs)
+    assert "Test CPU" in text
+    assert "![load.png](load.png)" in text
+    assert "20.0x" in text  # the 1M ratio row
+
+
+def test_failed_section_is_reported_not_dropped():
+    results = {"profile": "quick", "seconds": 1.0, "hook": {"error": "RuntimeError: boom"}}
+    text = report.markdown(results, FACTS, [])
+    assert "hook: failed" in text
+    assert "RuntimeError: boom" in text
+    assert not math.isnan(results["seconds"])
