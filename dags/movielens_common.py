@@ -1,0 +1,141 @@
+"""Shared settings of the example DAGs: DAG class and timetable per Airflow line, house defaults, paths.
+
+This module is not a DAG file (``.airflowignore`` lists it). The DAG files import it as
+``movielens_common``: Airflow puts the DAGs folder (2.x) or the DAG bundle's root (3.x) on
+``sys.path``. Nothing here does I/O at import time; the environment is only read.
+
+* ``DAG``: ``airflow.sdk.DAG`` on Airflow 3, ``airflow.models.dag.DAG`` on 2.11. The line is decided by
+  ``airflow_movielens.compat.AIRFLOW_V3`` (the version), not by probing ``import airflow.sdk``.
+* ``daily_utc()``: a data-interval timetable, so every run covers ``[day, day + 1)`` in UTC on both
+  lines. A bare ``schedule="@daily"`` is a zero-length interval on Airflow 3 (CronTriggerTimetable).
+* Output: ``$MOVIELENS_DATA_DIR/<dag_id>/<kind>/<YYYY-MM-DD>.<ext>``, partitioned by the UTC day of
+  the data interval's start (``{{ data_interval_start | ds }}``). That is the window the API is asked
+  for, also for manual runs, whose logical date is the interval's *end*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from airflow_movielens.compat import AIRFLOW_V3
+
+if AIRFLOW_V3:
+    from airflow.sdk import DAG
+
+    try:
+        from airflow.sdk import CronDataIntervalTimetable, conf
+    except ImportError:  # Airflow 3.0 exports neither from the SDK yet
+        from airflow.configuration import conf
+        from airflow.timetables.interval import CronDataIntervalTimetable
+else:  # Airflow 2.11
+    from airflow.configuration import conf
+    from airflow.models.dag import DAG
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+try:
+    from airflow.providers.standard.operators.python import PythonOperator
+except ImportError:  # Airflow 2.11 without apache-airflow-providers-standard
+    from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
+
+__all__ = [
+    "CONN_ID",
+    "DAG",
+    "DEFAULT_ARGS",
+    "START_DATE",
+    "TAGS",
+    "WINDOW_END",
+    "WINDOW_START",
+    "PythonOperator",
+    "daily_utc",
+    "data_path",
+    "data_root",
+    "deferrable_default",
+    "write_csv_atomically",
+    "write_json_array_atomically",
+]
+
+#: The Airflow connection every example uses (``AIRFLOW_CONN_MOVIELENS_DEFAULT`` or the metastore).
+CONN_ID = "movielens_default"
+#: First day the examples are scheduled for; runs are not caught up (``catchup=False``).
+START_DATE = dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
+TAGS = ["movielens", "example"]
+#: Applied to every task: an owner other than Airflow's default and retries for transient failures
+#: (the hook already retries single requests; these retry the whole task).
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "movielens",
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=5),
+}
+#: The run's window as the API's ``YYYY-MM-DD`` UTC dates (``[start, end)``). Airflow 3 has no
+#: ``next_ds``; ``data_interval_end`` exists on both lines.
+WINDOW_START = "{{ data_interval_start | ds }}"
+WINDOW_END = "{{ data_interval_end | ds }}"
+
+
+def daily_utc() -> CronDataIntervalTimetable:
+    """One run per UTC day whose data interval is that whole day (``[00:00, 24:00)`` UTC)."""
+    return CronDataIntervalTimetable("@daily", timezone="UTC")
+
+
+def data_root() -> str:
+    """Output root: ``$MOVIELENS_DATA_DIR`` (path or URI), else ``$AIRFLOW_HOME/data/movielens``."""
+    root = os.environ.get("MOVIELENS_DATA_DIR", "").strip()
+    if not root:
+        home = os.environ.get("AIRFLOW_HOME") or os.path.join(os.path.expanduser("~"), "airflow")
+        root = os.path.join(home, "data", "movielens")
+    return root.rstrip("/")
+
+
+def data_path(dag_id: str, kind: str, extension: str) -> str:
+    """Templated path of one day's partition, e.g. ``<root>/05_pipeline/ratings/2019-01-31.json``."""
+    return f"{data_root()}/{dag_id}/{kind}/{WINDOW_START}.{extension}"
+
+
+def deferrable_default() -> bool:
+    """Airflow's own switch for deferrable operators: ``[operators] default_deferrable``
+    (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True``)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def _replace_atomically(path: str, write: Any) -> None:
+    """Write through ``write(file)`` into a temporary sibling, then rename it over ``path``.
+
+    A failure leaves no partial file and an existing partition untouched. Local paths only: the
+    provider's operators handle object-storage URIs; these helpers serve the PythonOperator examples.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_array_atomically(path: str, records: Iterable[Mapping[str, Any]]) -> int:
+    """Stream ``records`` into ``path`` as one JSON array (constant memory); return how many."""
+    count = 0
+
+    def write(handle: Any) -> None:
+        nonlocal count
+        handle.write("[")
+        for count, record in enumerate(records, start=1):
+            handle.write(("," if count > 1 else "") + json.dumps(record, separators=(",", ":")))
+        handle.write("]")
+
+    _replace_atomically(path, write)
+    return count
+
+
+def write_csv_atomically(path: str, frame: Any, **to_csv_kwargs: Any) -> None:
+    """Write a pandas DataFrame as CSV to ``path`` atomically."""
+    _replace_atomically(path, lambda handle: frame.to_csv(handle, **to_csv_kwargs))
