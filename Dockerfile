@@ -1,0 +1,42 @@
+# The reference MovieLens API server (`movielens-api serve`) as a container image.
+#
+#   docker build -t movielens-api .                                    # public python:3.11-slim
+#   docker build --build-arg BASE_IMAGE=movielens-base:bookworm \
+#                --build-arg WHEELHOUSE=build/wheelhouse -t movielens-api .   # offline (see .ci/run)
+#
+# The image holds the server and its `server` extra only: NOT apache-airflow. BASE_IMAGE needs
+# python3 (3.10+) with venv; WHEELHOUSE, when set, is a directory inside the build context with
+# every wheel the install needs (docker/build-wheelhouse.sh fills it), and pip then never touches
+# an index.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+ARG WHEELHOUSE=
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+COPY . /src
+RUN set -eu; \
+    if [ -n "$WHEELHOUSE" ]; then set -- --no-index --find-links "/src/$WHEELHOUSE"; fi; \
+    python3 -m venv /opt/movielens; \
+    python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["server"]))' \
+        /src/pyproject.toml > /tmp/server-requirements.txt; \
+    /opt/movielens/bin/pip install "$@" -r /tmp/server-requirements.txt; \
+    /opt/movielens/bin/pip install "$@" --no-deps /src; \
+    /opt/movielens/bin/pip uninstall -y pip; \
+    if /opt/movielens/bin/python -c 'import airflow' 2>/dev/null; then echo "airflow must not be in the image" >&2; exit 1; fi; \
+    /opt/movielens/bin/movielens-api --help > /dev/null
+
+FROM ${BASE_IMAGE}
+COPY --from=build /opt/movielens /opt/movielens
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/movielens movielens
+USER movielens
+WORKDIR /home/movielens
+ENV PATH=/opt/movielens/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOST=127.0.0.1 \
+    PORT=5000
+EXPOSE 5000
+# /health needs no credentials and answers 200 once the data is loaded.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python3", "-c", "import os, urllib.request; h = os.environ.get('HOST', '127.0.0.1'); h = '127.0.0.1' if h in ('', '0.0.0.0', '::') else h; urllib.request.urlopen(f'http://{h}:{os.environ.get(\"PORT\", \"5000\")}/health', timeout=2)"]
+CMD ["/bin/sh", "-c", "exec movielens-api serve --host \"${HOST:-127.0.0.1}\" --port \"${PORT:-5000}\""]

@@ -1,0 +1,93 @@
+"""Test-suite wide setup: an isolated Airflow home, and each test's tier marker from its directory.
+
+The environment is prepared when this module is imported, which pytest does before it imports any
+test module, so Airflow (imported by the tests) reads its configuration from a fresh temporary
+AIRFLOW_HOME with unit-test mode on, no example DAGs and this repository's ``dags/`` folder, and
+never sees the developer's own Airflow settings, connections or variables.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+
+# Directory under tests/ -> marker (declared in pyproject.toml). A test anywhere else under tests/
+# would belong to no tier (and so to no tox env), so collection refuses it.
+TIER_BY_DIRECTORY = {
+    "unit": "unit",
+    "property": "property",
+    "dag_integrity": "dag_integrity",
+    "rendering": "rendering",
+    "integration": "integration",
+}
+
+
+def _isolate_airflow() -> Path:
+    """Point Airflow at a fresh temp home; drop inherited Airflow settings, connections, variables."""
+    for key in list(os.environ):
+        if key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) or key == "AIRFLOW_CONFIG":
+            del os.environ[key]
+    home = Path(tempfile.mkdtemp(prefix="airflow-movielens-home-"))
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        }
+    )
+    return home
+
+
+AIRFLOW_HOME = _isolate_airflow()
+_OWNER_PID = os.getpid()  # forked runners (mutmut) must not delete the home under their siblings
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"airflow-movielens: apache-airflow {_version('apache-airflow')}, AIRFLOW_HOME={AIRFLOW_HOME}",
+        f"hypothesis profile: {os.environ.get('HYPOTHESIS_PROFILE', '(default)')}",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/<tier>/ with its tier marker; refuse tests outside a tier."""
+    misplaced = []
+    for item in items:
+        try:
+            parts = item.path.resolve().relative_to(TESTS_DIR).parts
+        except ValueError:
+            continue  # not under tests/ (e.g. the contract suite's own modules)
+        tier = TIER_BY_DIRECTORY.get(parts[0]) if len(parts) > 1 else None
+        if tier is None:
+            misplaced.append(item.nodeid)
+            continue
+        item.add_marker(getattr(pytest.mark, tier))
+    if misplaced:
+        raise pytest.UsageError(
+            "tests must live in a tier directory ("
+            + ", ".join(f"tests/{d}/" for d in TIER_BY_DIRECTORY)
+            + "); found: "
+            + ", ".join(misplaced)
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.getpid() == _OWNER_PID:
+        shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
