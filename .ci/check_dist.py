@@ -114,7 +114,19 @@ def main() -> int:
     clean = args.out / "clean-env"
     run([str(uv), "venv", "--quiet", "--python", sys.executable, str(clean)])
     python = clean / "bin" / "python"
-    run([str(uv), "pip", "install", "--quiet", "--python", str(python), "-c", str(args.constraint), str(wheels[0])])
+    run(
+        [
+            str(uv),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            "-c",
+            str(args.constraint),
+            str(wheels[0]),
+        ]
+    )
 
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         env = {
