@@ -1,0 +1,121 @@
+"""Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
+
+    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV ...] reports/junit
+
+Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
+``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
+``--expect``) has no report, ran no test, skipped every test, or reported failures or errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTEST_ENV = re.compile(r"^(unit|property|dags|rendering)-af\d+$|^integration$")
+TOX_RESULT = re.compile(r"^\s+(?P<env>\S+): (?P<status>OK|FAIL|SKIP)\b.*?\((?P<seconds>[\d.]+)")
+
+
+@dataclass
+class Counts:
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def suite_properties(path: Path) -> dict[str, str]:
+    """The ``<property>`` entries of a report (``record_testsuite_property``)."""
+    return {p.get("name", ""): p.get("value", "") for p in ET.parse(path).getroot().iter("property")}
+
+
+def read_report(path: Path) -> Counts:
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    counts = Counts()
+    for suite in suites:
+        counts.tests += int(suite.get("tests", 0))
+        counts.failures += int(suite.get("failures", 0))
+        counts.errors += int(suite.get("errors", 0))
+        counts.skipped += int(suite.get("skipped", 0))
+        counts.seconds += float(suite.get("time", 0.0))
+    return counts
+
+
+def tox_results(log: Path | None) -> dict[str, tuple[str, float]]:
+    results: dict[str, tuple[str, float]] = {}
+    if log is None or not log.exists():
+        return results
+    for line in log.read_text(errors="replace").splitlines():
+        match = TOX_RESULT.match(line)
+        if match:
+            results[match["env"]] = (match["status"], float(match["seconds"]))
+    return results
+
+
+def default_envs() -> list[str]:
+    out = subprocess.run(["tox", "-l"], capture_output=True, text=True, check=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("junit_dir", type=Path)
+    parser.add_argument("--tox-log", type=Path)
+    parser.add_argument("--expect", nargs="*", help="envs that must have run (default: `tox -l`)")
+    parser.add_argument(
+        "--integration-mode", help="fail unless reports/junit/integration.xml records this mode"
+    )
+    args = parser.parse_args()
+
+    envs = args.expect if args.expect else default_envs()
+    statuses = tox_results(args.tox_log)
+    problems: list[str] = []
+    total = Counts()
+    print(f"{'env':<20} {'tox':<5} {'seconds':>8} {'tests':>6} {'fail':>5} {'error':>5} {'skip':>5}")
+    for env in envs + sorted(set(statuses) - set(envs)):
+        status, seconds = statuses.get(env, ("?", 0.0))
+        report = args.junit_dir / f"{env}.xml"
+        if report.exists():
+            c = read_report(report)
+            total.tests += c.tests
+            total.failures += c.failures
+            total.errors += c.errors
+            total.skipped += c.skipped
+            row = f"{c.tests:>6} {c.failures:>5} {c.errors:>5} {c.skipped:>5}"
+            print(f"{env:<20} {status:<5} {seconds:>8.1f} {row}")
+            if c.tests == 0 or c.tests == c.skipped:
+                problems.append(f"{env}: no test ran ({c.tests} collected, {c.skipped} skipped)")
+            if c.failures or c.errors:
+                problems.append(f"{env}: {c.failures} failures, {c.errors} errors")
+        else:
+            print(f"{env:<20} {status:<5} {seconds:>8.1f} {'-':>6} {'-':>5} {'-':>5} {'-':>5}")
+            if PYTEST_ENV.match(env) and env in envs:
+                problems.append(f"{env}: no JUnit report {report}")
+        if status == "FAIL":
+            problems.append(f"{env}: tox reported FAIL")
+    print(
+        f"{'total':<20} {'':<5} {sum(s for _, s in statuses.values()):>8.1f} {total.tests:>6} "
+        f"{total.failures:>5} {total.errors:>5} {total.skipped:>5}"
+    )
+    integration = args.junit_dir / "integration.xml"
+    if integration.exists():
+        mode = suite_properties(integration).get("integration_mode", "(not recorded)")
+        print(f"integration servers ran as: {mode}")
+        if args.integration_mode and mode != args.integration_mode:
+            problems.append(f"integration: ran as {mode}, {args.integration_mode} required")
+    elif args.integration_mode:
+        problems.append(f"integration: no report, {args.integration_mode} mode required")
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
