@@ -24,6 +24,7 @@ AIRFLOW_V3: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.
 
 if TYPE_CHECKING or AIRFLOW_V3:
     from airflow.sdk import (
+        DAG,
         BaseHook,
         BaseOperator,
         BaseSensorOperator,
@@ -39,12 +40,14 @@ else:  # Airflow 2.11
     from airflow.io.path import ObjectStoragePath
     from airflow.io.store import attach
     from airflow.models import BaseOperator
+    from airflow.models.dag import DAG
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
     from airflow.utils.context import Context
 
 __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
+    "DAG",
     "AirflowException",
     "BaseHook",
     "BaseOperator",

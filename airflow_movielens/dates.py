@@ -62,3 +62,26 @@ def coerce_window(start_date: DateLike, end_date: DateLike) -> tuple[str | None,
             f"start_date ({start}) is after end_date ({end}); the window [start, end) is invalid"
         )
     return start, end
+
+
+#: Default window of the fetch operator and the sensor: the run's data interval, as UTC dates.
+#: ``data_interval_start``/``data_interval_end`` exist on Airflow 2.11 and 3.x (``next_ds`` is gone in 3).
+DEFAULT_START_DATE = "{{ data_interval_start.in_timezone('UTC').strftime('%Y-%m-%d') }}"
+DEFAULT_END_DATE = "{{ data_interval_end.in_timezone('UTC').strftime('%Y-%m-%d') }}"
+
+
+def window_argument(
+    value: DateLike, argument: str, default_args: dict[str, object] | None, default: str
+) -> DateLike:
+    """The window bound an operator should keep for ``argument`` (``start_date`` or ``end_date``).
+
+    Airflow fills any ``__init__`` parameter from the DAG's ``default_args``; a DAG's
+    ``default_args={"start_date": datetime(...)}`` is meant for ``BaseOperator.start_date``, not for the
+    ratings window. A value that *is* the ``default_args`` entry therefore falls back to ``default``
+    (the data-interval template), as does ``None``.
+    """
+    if value is None:
+        return default
+    if default_args and argument in default_args and value is default_args[argument]:
+        return default
+    return value
