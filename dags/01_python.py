@@ -2,16 +2,15 @@
 
 The seed's first DAG, rewritten: the fetch uses ``MovielensHook`` (connection ``movielens_default``,
 paging, retries, timeouts) instead of hand-written ``requests`` code, the window comes from the run's
-data interval (Airflow 3 has no ``next_ds``), and both files are written atomically. The ranking is
-``airflow_movielens.ranking.rank_movies_by_rating``.
+data interval (Airflow 3 has no ``next_ds``), records are streamed to the file rather than held in
+memory, and both files appear atomically (``airflow_movielens.storage.atomic_writer``: local paths and
+object-storage URIs). The ranking is ``airflow_movielens.ranking.rank_movies_by_rating``.
 
-Outputs (local disk): ``$MOVIELENS_DATA_DIR/01_python/ratings/<day>.json`` and
-``.../rankings/<day>.csv``.
+Outputs: ``$MOVIELENS_DATA_DIR/01_python/ratings/<day>.json`` and ``.../rankings/<day>.csv``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -26,8 +25,6 @@ from movielens_common import (
     PythonOperator,
     daily_utc,
     data_path,
-    write_csv_atomically,
-    write_json_array_atomically,
 )
 
 log = logging.getLogger(__name__)
@@ -36,30 +33,41 @@ RATING_COLUMNS = ["userId", "movieId", "rating", "timestamp"]
 
 
 def _fetch_ratings(templates_dict: dict[str, str], conn_id: str, batch_size: int, **_: Any) -> dict:
-    """Stream the window's ratings from the API into a JSON array file."""
+    """Stream the window's ratings from the API into one JSON array file."""
+    import json
+
     from airflow_movielens.hooks import MovielensHook
+    from airflow_movielens.storage import atomic_writer
 
     start, end, output_path = (templates_dict[k] for k in ("start_date", "end_date", "output_path"))
     log.info("Fetching ratings for [%s, %s) into %s", start, end, output_path)
-    with MovielensHook(conn_id=conn_id) as hook:
-        count = write_json_array_atomically(
-            output_path, hook.get_ratings(start_date=start, end_date=end, batch_size=batch_size)
-        )
+    count = 0
+    with MovielensHook(conn_id=conn_id) as hook, atomic_writer(output_path) as handle:
+        handle.write(b"[")
+        for record in hook.get_ratings(start_date=start, end_date=end, batch_size=batch_size):
+            handle.write((b"," if count else b"") + json.dumps(record).encode("utf-8"))
+            count += 1
+        handle.write(b"]")
     log.info("Wrote %d ratings to %s", count, output_path)
     return {"path": output_path, "count": count, "start_date": start, "end_date": end}
 
 
-def _rank_movies(templates_dict: dict[str, str], min_ratings: int, **_: Any) -> None:
+def _rank_movies(templates_dict: dict[str, str], min_ratings: int, **_: Any) -> dict:
     """Rank the fetched day's movies by average rating (pandas) and write the CSV."""
+    import json
+
     import pandas as pd
+
     from airflow_movielens.ranking import rank_movies_by_rating
+    from airflow_movielens.storage import atomic_writer, read_bytes
 
     input_path, output_path = templates_dict["input_path"], templates_dict["output_path"]
-    with open(input_path, encoding="utf-8") as handle:
-        ratings = pd.DataFrame.from_records(json.load(handle), columns=RATING_COLUMNS)
+    ratings = pd.DataFrame.from_records(json.loads(read_bytes(input_path)), columns=RATING_COLUMNS)
     ranking = rank_movies_by_rating(ratings, min_ratings=min_ratings)
-    write_csv_atomically(output_path, ranking, index=True)
+    with atomic_writer(output_path) as handle:
+        handle.write(ranking.to_csv(index=True).encode("utf-8"))
     log.info("Ranked %d movies from %d ratings into %s", len(ranking), len(ratings), output_path)
+    return {"path": output_path, "count": len(ranking)}
 
 
 with DAG(

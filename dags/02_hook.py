@@ -1,10 +1,11 @@
 """Fetch one UTC day of ratings through ``MovielensHook`` inside a PythonOperator.
 
 The seed's second DAG, rewritten: the hook is used as a context manager (its session is always
-closed), records are streamed to disk instead of being held in memory, the write is atomic, and the
-window is the run's data interval ``[data_interval_start, data_interval_end)`` as UTC dates.
+closed), records are written to the file as the pages arrive (JSON lines, constant memory) instead of
+being held in a list, the file appears atomically, and the window is the run's data interval
+``[data_interval_start, data_interval_end)`` as UTC dates.
 
-Output (local disk): ``$MOVIELENS_DATA_DIR/02_hook/ratings/<day>.json``.
+Output: ``$MOVIELENS_DATA_DIR/02_hook/ratings/<day>.jsonl``.
 """
 
 from __future__ import annotations
@@ -23,22 +24,26 @@ from movielens_common import (
     PythonOperator,
     daily_utc,
     data_path,
-    write_json_array_atomically,
 )
 
 log = logging.getLogger(__name__)
 
 
 def _fetch_ratings(conn_id: str, templates_dict: dict[str, str], batch_size: int = 1000, **_: Any) -> int:
-    """Write the window's ratings to ``templates_dict["output_path"]``; return how many."""
+    """Write the window's ratings to ``templates_dict["output_path"]``, one per line; return how many."""
+    import json
+
     from airflow_movielens.hooks import MovielensHook
+    from airflow_movielens.storage import atomic_writer
 
     start, end, output_path = (templates_dict[k] for k in ("start_date", "end_date", "output_path"))
     log.info("Fetching ratings for [%s, %s)", start, end)
-    with MovielensHook(conn_id=conn_id) as hook:
-        count = write_json_array_atomically(
-            output_path, hook.get_ratings(start_date=start, end_date=end, batch_size=batch_size)
-        )
+    count = 0
+    with MovielensHook(conn_id=conn_id) as hook, atomic_writer(output_path) as handle:
+        for page in hook.iter_ratings_pages(start_date=start, end_date=end, batch_size=batch_size):
+            handle.write(b"".join(json.dumps(r).encode("utf-8") + b"\n" for r in page.records))
+            count += len(page.records)
+            log.info("Fetched %d of %d ratings", count, page.total)
     log.info("Wrote %d ratings to %s", count, output_path)
     return count
 
@@ -60,6 +65,6 @@ with DAG(
         templates_dict={
             "start_date": WINDOW_START,
             "end_date": WINDOW_END,
-            "output_path": data_path("02_hook", "ratings", "json"),
+            "output_path": data_path("02_hook", "ratings", "jsonl"),
         },
     )

@@ -9,21 +9,18 @@ This module is not a DAG file (``.airflowignore`` lists it). The DAG files impor
 * ``daily_utc()``: a data-interval timetable, so every run covers ``[day, day + 1)`` in UTC on both
   lines. A bare ``schedule="@daily"`` is a zero-length interval on Airflow 3 (CronTriggerTimetable).
 * Output: ``$MOVIELENS_DATA_DIR/<dag_id>/<kind>/<YYYY-MM-DD>.<ext>``, partitioned by the UTC day of
-  the data interval's start (``{{ data_interval_start | ds }}``). That is the window the API is asked
-  for, also for manual runs, whose logical date is the interval's *end*.
+  the data interval's start (``WINDOW_START``), not by ``{{ ds }}``: the partition is named after the
+  window the API is asked for, also in manual runs (logical date at or after the interval's end).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import tempfile
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE
 
 if AIRFLOW_V3:
     from airflow.sdk import DAG
@@ -56,8 +53,6 @@ __all__ = [
     "data_path",
     "data_root",
     "deferrable_default",
-    "write_csv_atomically",
-    "write_json_array_atomically",
 ]
 
 #: The Airflow connection every example uses (``AIRFLOW_CONN_MOVIELENS_DEFAULT`` or the metastore).
@@ -72,10 +67,11 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=5),
 }
-#: The run's window as the API's ``YYYY-MM-DD`` UTC dates (``[start, end)``). Airflow 3 has no
+#: The run's window as the API's ``YYYY-MM-DD`` UTC dates (``[start, end)``): the provider's own
+#: defaults, so a partition is always named after the window its file holds. Airflow 3 has no
 #: ``next_ds``; ``data_interval_end`` exists on both lines.
-WINDOW_START = "{{ data_interval_start | ds }}"
-WINDOW_END = "{{ data_interval_end | ds }}"
+WINDOW_START = DEFAULT_START_DATE
+WINDOW_END = DEFAULT_END_DATE
 
 
 def daily_utc() -> CronDataIntervalTimetable:
@@ -101,41 +97,3 @@ def deferrable_default() -> bool:
     """Airflow's own switch for deferrable operators: ``[operators] default_deferrable``
     (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True``)."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-def _replace_atomically(path: str, write: Any) -> None:
-    """Write through ``write(file)`` into a temporary sibling, then rename it over ``path``.
-
-    A failure leaves no partial file and an existing partition untouched. Local paths only: the
-    provider's operators handle object-storage URIs; these helpers serve the PythonOperator examples.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_array_atomically(path: str, records: Iterable[Mapping[str, Any]]) -> int:
-    """Stream ``records`` into ``path`` as one JSON array (constant memory); return how many."""
-    count = 0
-
-    def write(handle: Any) -> None:
-        nonlocal count
-        handle.write("[")
-        for count, record in enumerate(records, start=1):
-            handle.write(("," if count > 1 else "") + json.dumps(record, separators=(",", ":")))
-        handle.write("]")
-
-    _replace_atomically(path, write)
-    return count
-
-
-def write_csv_atomically(path: str, frame: Any, **to_csv_kwargs: Any) -> None:
-    """Write a pandas DataFrame as CSV to ``path`` atomically."""
-    _replace_atomically(path, lambda handle: frame.to_csv(handle, **to_csv_kwargs))
