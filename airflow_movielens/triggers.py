@@ -1,0 +1,107 @@
+"""Deferrable waiting for ratings: the trigger behind ``MovielensRatingsSensor(deferrable=True)``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from airflow_movielens.compat import BaseTrigger, TriggerEvent
+from airflow_movielens.dates import DateLike, coerce_window
+from airflow_movielens.exceptions import MovielensAPIError, MovielensError
+from airflow_movielens.hooks import MovielensHook
+
+# Indirection so tests can replace the wait between pokes without touching asyncio itself.
+_sleep = asyncio.sleep
+
+
+def _event(payload: dict[str, Any]) -> TriggerEvent:
+    return TriggerEvent(payload)  # type: ignore[no-untyped-call]
+
+
+class MovielensRatingsTrigger(BaseTrigger):
+    """Poke ``/ratings`` for the window every ``poke_interval`` seconds until it holds a rating.
+
+    Each check is the sensor's poke (one ``limit=1`` request through :class:`MovielensHook`, with its
+    retries), run in a worker thread so the triggerer's event loop is never blocked and Airflow's
+    connection lookup works as in a task. Events:
+
+    * ``{"status": "success", "start_date", "end_date"}`` once a rating exists;
+    * ``{"status": "error", "status_code", "message"}`` on a failure that retries did not cure (bad
+      credentials, unreachable server, malformed answer); the message never holds the password.
+
+    :param conn_id: the ``movielens`` connection.
+    :param start_date: first day included (``YYYY-MM-DD``, ``date`` or ``datetime``; stored as a string).
+    :param end_date: first day excluded.
+    :param poke_interval: seconds between negative checks.
+    """
+
+    def __init__(
+        self,
+        conn_id: str,
+        start_date: DateLike,
+        end_date: DateLike,
+        poke_interval: float = 60.0,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.conn_id = conn_id
+        self.start_date, self.end_date = coerce_window(start_date, end_date)
+        if (
+            isinstance(poke_interval, bool)
+            or not isinstance(poke_interval, (int, float))
+            or poke_interval < 0
+        ):
+            raise ValueError(f"poke_interval must be a number of seconds >= 0, got {poke_interval!r}")
+        self.poke_interval = float(poke_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "start_date": self.start_date,
+                "end_date": self.end_date,
+                "poke_interval": self.poke_interval,
+            },
+        )
+
+    def _check(self) -> bool:
+        with MovielensHook(self.conn_id) as hook:
+            return hook.has_ratings(self.start_date, self.end_date)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        window = {"start_date": self.start_date, "end_date": self.end_date}
+        while True:
+            try:
+                found = await sync_to_async(self._check)()
+            except MovielensAPIError as exc:
+                yield _event(
+                    {"status": "error", "status_code": exc.status_code, "message": str(exc), **window}
+                )
+                return
+            except MovielensError as exc:
+                yield _event({"status": "error", "status_code": None, "message": str(exc), **window})
+                return
+            except Exception as exc:  # e.g. the connection does not exist: report, don't loop
+                yield _event(
+                    {
+                        "status": "error",
+                        "status_code": None,
+                        "message": f"{type(exc).__name__}: {exc}",
+                        **window,
+                    }
+                )
+                return
+            if found:
+                self.log.info("Found ratings for [%s, %s)", self.start_date, self.end_date)
+                yield _event({"status": "success", **window})
+                return
+            self.log.info(
+                "No ratings yet for [%s, %s); checking again in %.0f s",
+                self.start_date,
+                self.end_date,
+                self.poke_interval,
+            )
+            await _sleep(self.poke_interval)

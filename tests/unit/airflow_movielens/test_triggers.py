@@ -1,0 +1,104 @@
+"""MovielensRatingsTrigger: serialisation and the async run loop (HTTP mocked, sleep patched)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import responses
+from _provider_fakes import BASE_URL, PASSWORD
+
+import airflow_movielens.triggers as triggers_module
+from airflow_movielens.triggers import MovielensRatingsTrigger
+
+RATINGS = BASE_URL + "/ratings"
+
+
+def envelope(total):
+    records = [{"userId": 1, "movieId": 1, "rating": 4.0, "timestamp": 1704067200}] if total else []
+    return {"result": records, "offset": 0, "limit": 1, "total": total}
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    recorded: list[float] = []
+
+    async def fake_sleep(seconds):
+        recorded.append(seconds)
+
+    monkeypatch.setattr(triggers_module, "_sleep", fake_sleep)
+    return recorded
+
+
+def events(trigger, limit=5):
+    """Run the trigger until it stops (or `limit` events), like the triggerer consumes it."""
+
+    async def collect():
+        out = []
+        async for event in trigger.run():
+            out.append(event.payload)
+            if len(out) >= limit:
+                break
+        return out
+
+    return asyncio.run(collect())
+
+
+def make(**kwargs):
+    kwargs = {"conn_id": "movielens_default", "start_date": "2024-01-01", "end_date": "2024-01-02", **kwargs}
+    return MovielensRatingsTrigger(**kwargs)
+
+
+def test_serialize_round_trips_as_json():
+    trigger = make(poke_interval=15)
+    classpath, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    module, _, name = classpath.rpartition(".")
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    assert cls(**kwargs).serialize() == (classpath, kwargs)
+
+
+def test_dates_are_normalised_and_validated():
+    from datetime import date
+
+    assert make(start_date=date(2024, 1, 1)).serialize()[1]["start_date"] == "2024-01-01"
+    with pytest.raises(ValueError, match="after end_date"):
+        make(start_date="2024-01-05")
+    with pytest.raises(ValueError, match="poke_interval"):
+        make(poke_interval=-1)
+
+
+def test_success_event(connection, mocked, waits):
+    mocked.add(responses.GET, RATINGS, json=envelope(4))
+    assert events(make()) == [{"status": "success", "start_date": "2024-01-01", "end_date": "2024-01-02"}]
+    assert mocked.calls[0].request.params["limit"] == "1"
+    assert waits == []
+
+
+def test_negative_then_positive_sleeps_between_pokes(connection, mocked, waits):
+    mocked.add(responses.GET, RATINGS, json=envelope(0))
+    mocked.add(responses.GET, RATINGS, json=envelope(0))
+    mocked.add(responses.GET, RATINGS, json=envelope(1))
+    assert [e["status"] for e in events(make(poke_interval=42))] == ["success"]
+    assert waits == [42.0, 42.0]
+    assert len(mocked.calls) == 3
+
+
+def test_http_error_gives_one_error_event_without_secret(connection, mocked, waits):
+    mocked.add(responses.GET, RATINGS, status=401, json={"error": f"bad password {PASSWORD}"})
+    (event,) = events(make())
+    assert event["status"] == "error"
+    assert event["status_code"] == 401
+    assert "401" in event["message"]
+    assert PASSWORD not in json.dumps(event)
+    assert len(mocked.calls) == 1
+    assert waits == []  # no tight loop on failures
+
+
+def test_missing_connection_gives_error_event(monkeypatch, mocked, waits):
+    monkeypatch.delenv("AIRFLOW_CONN_NOPE", raising=False)
+    (event,) = events(make(conn_id="nope"))
+    assert event["status"] == "error"
+    assert "nope" in event["message"]
+    assert len(mocked.calls) == 0
