@@ -1,0 +1,67 @@
+"""Provider registration: entry point, provider-info schema, connection type and form in ProvidersManager."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import warnings
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+
+import airflow_movielens
+from airflow_movielens import get_provider_info
+from airflow_movielens.compat import AIRFLOW_V3
+
+
+def test_entry_point_loads_provider_info():
+    entry_points = importlib.metadata.entry_points(group="apache_airflow_provider")
+    ours = [ep for ep in entry_points if ep.value == "airflow_movielens:get_provider_info"]
+    assert len(ours) == 1
+    info = ours[0].load()()
+    assert info["package-name"] == "airflow-movielens"
+    assert info == get_provider_info()
+
+
+def test_provider_info_matches_airflow_schema():
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+@pytest.mark.parametrize("module", ["hooks", "operators", "sensors", "triggers"])
+def test_listed_modules_import(module):
+    info = get_provider_info()
+    modules = [m for entry in info[module] for m in entry["python-modules"]]
+    for name in modules:
+        importlib.import_module(name)
+
+
+def test_providers_manager_knows_the_movielens_connection_type():
+    from airflow.providers_manager import ProvidersManager
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manager = ProvidersManager()
+        assert "airflow-movielens" in manager.providers
+        if AIRFLOW_V3:  # hooks moved to the task SDK's runtime manager in Airflow 3
+            from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+            hook = ProvidersManagerTaskRuntime().hooks["movielens"]
+        else:
+            hook = manager.hooks["movielens"]
+        behaviours = manager.field_behaviours
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_movielens.hooks.MovielensHook"
+    assert hook.connection_id_attribute_name == "conn_id"
+    assert hook.hook_name == "MovieLens"
+    form = behaviours["movielens"]
+    assert form["hidden_fields"] == ["extra"]
+    assert form["placeholders"]["host"] == "movielens"
+    assert form["placeholders"]["port"] == "5000"
+    assert form["placeholders"]["schema"] == "http"
+    assert form["placeholders"]["login"] == "airflow"
+    package_dir = str(Path(airflow_movielens.__file__).parent)
+    ours = [w for w in caught if "movielens" in str(w.message).lower() or w.filename.startswith(package_dir)]
+    assert ours == [], [str(w.message) for w in ours]
