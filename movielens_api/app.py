@@ -1,0 +1,173 @@
+"""The WSGI application: the HTTP side of ``contracts/openapi.yaml`` over a :class:`Store`.
+
+Every response is JSON serialised with orjson (except ``/openapi.yaml``), including 404, 405 and
+unexpected errors: a catch-all handler makes sure no input ever yields an HTML page or a stack
+trace. Works with Flask 2.2 (what Airflow 2.11 pins) up to 3.x.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from .faults import FaultConfig, FaultMiddleware
+from .params import ParameterError, parse_page, parse_window
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_LIMIT = 10_000
+REALM = "movielens"
+ENDPOINTS = ["/ratings", "/movies", "/health", "/openapi.yaml"]
+# No automatic OPTIONS answers: Flask's are empty text/html; OPTIONS gets a JSON 405 instead.
+ROUTE_OPTIONS = {"provide_automatic_options": False}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response serialised with orjson."""
+    return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    return json_response({"error": message, **extra}, status=status, headers=headers)
+
+
+def _contract_text() -> bytes | None:
+    """The OpenAPI document shipped in the ``movielens_contract`` package, if installed."""
+    try:
+        return (resources.files("movielens_contract") / "openapi.yaml").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        log.warning("movielens_contract/openapi.yaml is not installed; /openapi.yaml will answer 404")
+        return None
+
+
+class BasicAuth:
+    """HTTP basic authentication against one user, compared in constant time."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self._user = user.encode()
+        self._password = password.encode()
+
+    def check(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the right credentials (never raises)."""
+        if not header:
+            return False
+        scheme, _, encoded = header.strip().partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        user, sep, password = decoded.partition(b":")
+        if not sep:
+            return False
+        # Both comparisons always run, so timing does not reveal which part was wrong.
+        user_ok = hmac.compare_digest(user, self._user)
+        password_ok = hmac.compare_digest(password, self._password)
+        return user_ok & password_ok
+
+
+def create_app(
+    store: Store,
+    *,
+    user: str,
+    password: str,
+    max_limit: int = DEFAULT_MAX_LIMIT,
+    faults: FaultConfig | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Flask:
+    """Build the API over ``store``.
+
+    ``user``/``password`` are the basic-auth credentials; ``max_limit`` the largest page (larger
+    ``limit`` values are clamped and echoed); ``faults`` turns on fault injection (off when
+    ``None`` or its rate is 0); ``sleep`` replaces ``time.sleep`` for slow faults in tests.
+    """
+    if max_limit < 1:
+        raise ValueError(f"max_limit must be >= 1, got {max_limit}")
+    app = Flask("movielens_api")
+    auth = BasicAuth(user, password)
+    contract = _contract_text()
+    unauthorized_headers = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+
+    def authorized() -> Response | None:
+        if auth.check(request.headers.get("Authorization")):
+            return None
+        return _error(401, "authentication required: HTTP basic credentials", unauthorized_headers)
+
+    def args() -> dict[str, list[str]]:
+        return request.args.to_dict(flat=False)
+
+    @app.get("/", **ROUTE_OPTIONS)
+    def hello() -> Response:
+        return json_response({"message": "MovieLens ratings API", "endpoints": ENDPOINTS})
+
+    @app.get("/health", **ROUTE_OPTIONS)
+    def health() -> Response:
+        return json_response({"status": "ok", "ratings": store.n_ratings, "movies": store.n_movies})
+
+    @app.get("/openapi.yaml", **ROUTE_OPTIONS)
+    def openapi() -> Response:
+        if contract is None:
+            return _error(404, "the OpenAPI document is not installed with this server")
+        return Response(contract, mimetype="application/yaml")
+
+    @app.get("/ratings", **ROUTE_OPTIONS)
+    def ratings() -> Response:
+        denied = authorized()
+        if denied is not None:
+            return denied
+        query = args()
+        start, end = parse_window(query)
+        page = parse_page(query, max_limit=max_limit)
+        lo, hi = store.window(start, end)
+        first = min(lo + page.offset, hi)
+        records = store.ratings(first, min(first + page.limit, hi))
+        return json_response(
+            {"result": records, "offset": page.offset, "limit": page.limit, "total": hi - lo}
+        )
+
+    @app.get("/movies", **ROUTE_OPTIONS)
+    def movies() -> Response:
+        denied = authorized()
+        if denied is not None:
+            return denied
+        page = parse_page(args(), max_limit=max_limit)
+        total = store.n_movies
+        first = min(page.offset, total)
+        records = store.movies(first, min(first + page.limit, total))
+        return json_response({"result": records, "offset": page.offset, "limit": page.limit, "total": total})
+
+    @app.errorhandler(ParameterError)
+    def bad_parameter(exc: ParameterError) -> Response:
+        return json_response(exc.body(), status=400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        headers = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type", "content-length")}
+        if status == 404:
+            message = f"no such endpoint: {request.path[:200]}"
+        elif status == 405:
+            message = f"method {request.method} not allowed"
+        else:
+            message = exc.name.lower()
+        return _error(status, message, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return _error(500, "internal server error")
+
+    if faults is not None and faults.rate > 0:
+        app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, sleep=sleep)  # type: ignore[method-assign]
+    return app
