@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s"
     )
+    for noisy in ("httpx", "httpcore", "urllib3"):  # one line per request would swamp the log
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:

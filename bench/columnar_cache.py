@@ -1,8 +1,8 @@
-"""Find and remove the reference server's cached columnar copy of a dataset directory.
+"""The reference server's cached columnar copy of a dataset, kept in the benchmark's work directory.
 
-The benchmark times start-up from CSV (no cache) and from the cache, so it must be able to
-remove the cache. Anything in the dataset directory other than the generated CSVs and the
-benchmark's own marker is taken to be the server's cache.
+The benchmark times start-up from CSV (no cache) and from the cache, so it gives every dataset
+its own ``--cache-dir`` under the work directory (never the user's ``~/.cache``) and empties it to
+force a start from CSV.
 """
 
 from __future__ import annotations
@@ -10,22 +10,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-KEEP = {"ratings.csv", "movies.csv", ".complete"}
 
-
-def entries(data_dir: Path) -> list[Path]:
-    """The cache files/directories the server wrote into ``data_dir``."""
-    return sorted(p for p in data_dir.iterdir() if p.name not in KEEP)
+def cache_dir(data_dir: Path) -> Path:
+    """The cache directory the benchmark passes to ``movielens-api serve --cache-dir``."""
+    return data_dir.parent / "cache" / data_dir.name
 
 
 def exists(data_dir: Path) -> bool:
-    return bool(entries(data_dir))
+    """Whether the server has written a cache for ``data_dir``."""
+    root = cache_dir(data_dir)
+    return root.is_dir() and any(root.iterdir())
 
 
 def clear(data_dir: Path) -> None:
     """Remove the cache so the next start reads the CSV."""
-    for path in entries(data_dir):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+    shutil.rmtree(cache_dir(data_dir), ignore_errors=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from . import seed_baseline
+from . import columnar_cache, seed_baseline
 from .processes import PASSWORD, USER
 from .profile import Profile
 from .stats import bounded, median, percentile, ratio
@@ -27,8 +27,10 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode
 def reference_app(data_dir: Path) -> Any:
     """The reference WSGI app over ``data_dir``."""
     from movielens_api.app import create_app
+    from movielens_api.store import load_directory
 
-    return create_app(data_dir=data_dir)
+    store = load_directory(data_dir, cache_dir=columnar_cache.cache_dir(data_dir))
+    return create_app(store, user=USER, password=PASSWORD)
 
 
 def _run(client: Client, queries: list[Query], max_seconds: float) -> list[float]:

@@ -28,46 +28,55 @@ log = logging.getLogger(__name__)
 
 
 async def _client(
-    index: int, base_url: str, window: tuple[Any, Any, int], limit: int, deadline: float, seed: int
+    client: httpx.AsyncClient, rng: random.Random, window: tuple[Any, Any, int], limit: int, deadline: float
 ) -> tuple[list[float], dict[str, int]]:
     start, end, total = window
-    rng = random.Random(f"{seed}-{index}")
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    timeout = httpx.Timeout(30.0)
-    async with httpx.AsyncClient(base_url=base_url, auth=(USER, PASSWORD), timeout=timeout) as client:
-        while time.perf_counter() < deadline:
-            query = Query(start, end, rng.randint(0, max(total - limit, 0)), limit)
-            t0 = time.perf_counter()
-            try:
-                response = await client.get("/ratings", params=query.params())
-                body = response.content
-            except httpx.HTTPError as exc:
-                kind = type(exc).__name__
-                errors[kind] = errors.get(kind, 0) + 1
-                continue
-            elapsed = time.perf_counter() - t0
-            if response.status_code != 200:
-                kind = f"HTTP {response.status_code}"
-                errors[kind] = errors.get(kind, 0) + 1
-                continue
-            page = orjson.loads(body)
-            if page["total"] != total or len(page["result"]) != min(limit, total - query.offset):
-                errors["wrong page"] = errors.get("wrong page", 0) + 1
-                continue
-            latencies.append(elapsed)
+    while time.perf_counter() < deadline:
+        query = Query(start, end, rng.randint(0, max(total - limit, 0)), limit)
+        t0 = time.perf_counter()
+        try:
+            response = await client.get("/ratings", params=query.params())
+            body = response.content
+        except httpx.HTTPError as exc:
+            kind = type(exc).__name__
+            errors[kind] = errors.get(kind, 0) + 1
+            continue
+        elapsed = time.perf_counter() - t0
+        if response.status_code != 200:
+            kind = f"HTTP {response.status_code}"
+            errors[kind] = errors.get(kind, 0) + 1
+            continue
+        page = orjson.loads(body)
+        if page["total"] != total or len(page["result"]) != min(limit, total - query.offset):
+            errors["wrong page"] = errors.get("wrong page", 0) + 1
+            continue
+        latencies.append(elapsed)
     return latencies, errors
 
 
 async def _load(
     base_url: str, window: tuple[Any, Any, int], clients: int, seconds: float, limit: int, seed: int
 ) -> dict[str, Any]:
-    started = time.perf_counter()
-    deadline = started + seconds
-    results = await asyncio.gather(
-        *(_client(i, base_url, window, limit, deadline, seed) for i in range(clients))
-    )
-    elapsed = time.perf_counter() - started
+    # Clients are built before the clock starts (httpx sets up an SSL context per client, which
+    # would otherwise eat the first seconds); verify=False because loopback HTTP never uses TLS.
+    pool = [
+        httpx.AsyncClient(base_url=base_url, auth=(USER, PASSWORD), timeout=httpx.Timeout(30.0), verify=False)
+        for _ in range(clients)
+    ]
+    try:
+        started = time.perf_counter()
+        deadline = started + seconds
+        results = await asyncio.gather(
+            *(
+                _client(client, random.Random(f"{seed}-{i}"), window, limit, deadline)
+                for i, client in enumerate(pool)
+            )
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(client.aclose() for client in pool))
     latencies = [lat for lats, _ in results for lat in lats]
     errors: dict[str, int] = {}
     for _, errs in results:

@@ -19,6 +19,8 @@ from pathlib import Path
 import psutil
 import requests
 
+from . import columnar_cache
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USER = "airflow"
 PASSWORD = "airflow"
@@ -132,45 +134,35 @@ class ServerProcess:
         self.stop()
 
 
+# Threads per worker for both servers (the reference's default).
+THREADS = 4
+
+
 def reference_server(
     data_dir: Path, log_dir: Path, *, workers: int, max_limit: int | None = None, name: str = "reference"
 ) -> ServerProcess:
-    """The reference server, started through its own CLI exactly as a user would."""
-    argv = [
-        sys.executable,
-        "-c",
-        "import sys; from movielens_api.cli import main; sys.exit(main())",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--data",
-        str(data_dir),
-        "--workers",
-        str(workers),
-    ]
+    """The reference server, started through its own CLI exactly as a user would.
+
+    Its columnar cache goes to the work directory (``columnar_cache.cache_dir``), never ``~/.cache``.
+    """
+    cli = "import sys; from movielens_api.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", cli, "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    argv += ["--data", str(data_dir), "--cache-dir", str(columnar_cache.cache_dir(data_dir))]
+    argv += ["--workers", str(workers), "--threads", str(THREADS)]
     if max_limit is not None:
         argv += ["--max-limit", str(max_limit)]
     return ServerProcess(name=name, argv=argv, log_path=log_dir / f"{name}-{data_dir.name}.log")
 
 
 def baseline_server(data_dir: Path, log_dir: Path, *, workers: int) -> ServerProcess:
-    """The seed-approach baseline app served by gunicorn with the same worker count."""
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--workers",
-        str(workers),
-        "--bind",
-        "127.0.0.1:{port}",
-        "--chdir",
-        str(REPO_ROOT),
-        "--log-level",
-        "warning",
-        "bench.seed_baseline:create_app()",
-    ]
+    """The seed-approach baseline app under gunicorn, configured like ``movielens-api serve``.
+
+    Same worker class (gthread), workers, threads, keep-alive and preloading as the reference's
+    gunicorn setup, so only the app differs.
+    """
+    argv = [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:{port}", "--workers", str(workers)]
+    argv += ["--worker-class", "gthread", "--threads", str(THREADS), "--preload", "--keep-alive", "5"]
+    argv += ["--chdir", str(REPO_ROOT), "--log-level", "warning", "bench.seed_baseline:create_app()"]
     return ServerProcess(
         name="seed-baseline",
         argv=argv,

@@ -16,13 +16,16 @@ def test_workdir_inside_the_repository_is_refused():
         Datasets(REPO_ROOT, seed=1)
 
 
-def test_cache_is_everything_but_the_inputs(tmp_path):
-    for name in ("ratings.csv", "movies.csv", ".complete"):
-        (tmp_path / name).write_text("x")
-    assert not columnar_cache.exists(tmp_path)
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "ratings.parquet").write_text("x")
-    (tmp_path / "ratings.npz").write_text("x")
-    assert columnar_cache.exists(tmp_path)
-    columnar_cache.clear(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".complete", "movies.csv", "ratings.csv"]
+def test_cache_lives_in_the_workdir_and_clears(tmp_path):
+    data = tmp_path / "ratings-1000-seed1"
+    data.mkdir()
+    (data / "ratings.csv").write_text("userId,movieId,rating,timestamp\n")
+    root = columnar_cache.cache_dir(data)
+    assert tmp_path in root.parents
+    assert not columnar_cache.exists(data)
+    (root / "entry").mkdir(parents=True)
+    (root / "entry" / "timestamp.npy").write_bytes(b"x")
+    assert columnar_cache.exists(data)
+    columnar_cache.clear(data)
+    assert not columnar_cache.exists(data)
+    assert (data / "ratings.csv").exists()
