@@ -354,7 +354,7 @@ def read_ratings_csv(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
             nonpositive = values < 1
             if nonpositive.any():
                 bad = int(np.argmax(nonpositive))
-                raise DataError(path, bad + 2, f"{name} {values[bad]} is not a positive integer")
+                raise DataError(path, bad + 2, f"{name} '{values[bad]}' is not a positive integer")
         out[key] = values
     _release_arrow_memory()
     return out
