@@ -119,6 +119,7 @@ class FaultConfig:
             if raw is not None and raw.strip():
                 try:
                     values[name] = convert(raw.strip())
+                    cls(**{name: values[name]})  # validate now, so that the error names the variable
                 except ValueError as exc:
                     raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
