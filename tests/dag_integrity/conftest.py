@@ -13,14 +13,18 @@ from collections.abc import Iterator
 import pytest
 from airflow.configuration import conf
 
-PRODUCTION_SCHEDULER_DEFAULTS = ("create_cron_data_intervals", "create_delta_data_intervals")
+#: Settings that ``unit_tests.cfg`` changes and that change what these tests observe.
+PRODUCTION_DEFAULTS = (
+    ("scheduler", "create_cron_data_intervals"),
+    ("scheduler", "create_delta_data_intervals"),
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _production_scheduler_defaults() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        for key in PRODUCTION_SCHEDULER_DEFAULTS:
-            default = conf.get_default_value("scheduler", key)
+        for section, key in PRODUCTION_DEFAULTS:
+            default = conf.get_default_value(section, key)
             if default is not None:
-                patch.setenv(f"AIRFLOW__SCHEDULER__{key.upper()}", str(default))
+                patch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", str(default))
         yield
