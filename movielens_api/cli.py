@@ -1,0 +1,194 @@
+"""``movielens-api``: serve the reference API or generate sample data.
+
+Bad options and bad data end with a one-line message on stderr and exit code 2, never a
+traceback. Credentials come only from the environment (``API_USER``/``API_PASSWORD``, default
+``airflow``/``airflow``), so they never appear in a process list or a log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from . import sample
+from .faults import FaultConfig, parse_kinds
+from .store import DataError, Store, default_cache_dir, load_directory
+
+PROG = "movielens-api"
+log = logging.getLogger("movielens_api")
+
+
+def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is not {bound}")
+        return value
+
+    return convert
+
+
+def _bounded_float(low: float, high: float) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:g} and {high:g}")
+        return value
+
+    return convert
+
+
+def _kinds(text: str) -> tuple[tuple[str, float], ...]:
+    try:
+        return parse_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="MovieLens ratings API reference server.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,generate}")
+
+    serve = commands.add_parser("serve", help="run the API under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_bounded_int(0, 65535), default=5000, help="0 picks a free port")
+    serve.add_argument("--data", metavar="DIR", help="MovieLens directory with ratings.csv [+ movies.csv]")
+    serve.add_argument("--ratings", type=_bounded_int(0, 10**9), help="size of the generated dataset")
+    serve.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="seed of the generated dataset")
+    serve.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="worker processes (2)")
+    serve.add_argument("--threads", type=_bounded_int(1, 256), default=4, help="threads per worker (4)")
+    serve.add_argument("--max-limit", type=_bounded_int(1), default=10_000, help="largest page (10000)")
+    cache = serve.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", metavar="DIR", help="columnar cache of --data (default ~/.cache)")
+    cache.add_argument("--no-cache", action="store_true", help="always read the CSV files")
+    serve.add_argument("--access-log", action="store_true", help="log each request to stderr")
+    faults = serve.add_argument_group("fault injection (also MOVIELENS_FAULT_* variables)")
+    faults.add_argument("--fault-rate", type=_bounded_float(0.0, 1.0), help="share of requests faulted")
+    faults.add_argument("--fault-seed", type=_bounded_int(0), help="seed of the fault sequence")
+    faults.add_argument(
+        "--fault-kinds", type=_kinds, help="comma list of 500,503,429,slow,drop,truncate[:weight] or all"
+    )
+    faults.add_argument("--fault-retry-after", type=_bounded_int(0, 86_400), help="429 Retry-After seconds")
+    faults.add_argument("--fault-slow-seconds", type=_bounded_float(0.0, 600.0), help="slow fault delay")
+    faults.add_argument("--fault-max-streak", type=_bounded_int(1), help="most faults in a row")
+
+    generate = commands.add_parser("generate", help="write the sample dataset as MovieLens CSV files")
+    generate.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    generate.add_argument("--ratings", type=_bounded_int(0, 10**9), default=sample.DEFAULT_RATINGS)
+    generate.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), default=sample.DEFAULT_SEED)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _load(args: argparse.Namespace) -> Store:
+    started = time.perf_counter()
+    if args.data is not None:
+        cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+        store = load_directory(args.data, cache_dir=cache_dir)
+        source = args.data
+    else:
+        n = sample.DEFAULT_RATINGS if args.ratings is None else args.ratings
+        seed = sample.DEFAULT_SEED if args.seed is None else args.seed
+        store = Store.generated(n, seed)
+        source = f"generated sample (ratings={n}, seed={seed})"
+    log.info(
+        "loaded %d ratings and %d movies from %s in %.2fs",
+        store.n_ratings,
+        store.n_movies,
+        source,
+        time.perf_counter() - started,
+    )
+    return store
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .app import create_app
+    from .server import serve
+
+    if args.data is not None and (args.ratings is not None or args.seed is not None):
+        parser.error("--ratings/--seed size the generated dataset; they cannot be combined with --data")
+    user = os.environ.get("API_USER", "airflow")
+    password = os.environ.get("API_PASSWORD", "airflow")
+    if not user or not password:
+        return _fail("API_USER and API_PASSWORD must not be empty")
+    try:
+        faults = FaultConfig.from_env(
+            rate=args.fault_rate,
+            seed=args.fault_seed,
+            kinds=args.fault_kinds,
+            retry_after=args.fault_retry_after,
+            slow_seconds=args.fault_slow_seconds,
+            max_streak=args.fault_max_streak,
+        )
+    except ValueError as exc:
+        return _fail(f"fault injection: {exc}")
+    try:
+        store = _load(args)
+    except DataError as exc:
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail("not enough memory to load the dataset")
+    if faults.rate > 0:
+        log.warning("fault injection is ON: %s", faults.describe())
+    app = create_app(store, user=user, password=password, max_limit=args.max_limit, faults=faults)
+
+    def ready(url: str) -> None:
+        print(f"{PROG} ready on {url} ({store.n_ratings} ratings, {store.n_movies} movies)", flush=True)
+
+    timeout = max(30, math.ceil(faults.slow_seconds) + 30)
+    serve(
+        app,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        timeout=timeout,
+        access_log=args.access_log,
+        on_ready=ready,
+    )
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    data = sample.generate(args.ratings, args.seed)
+    try:
+        ratings_path, movies_path = sample.write_csv(data, args.out)
+    except OSError as exc:
+        return _fail(f"cannot write to {args.out}: {exc.strerror or exc}")
+    print(
+        f"wrote {len(data)} ratings to {ratings_path} and {len(data.movie_ids)} movies to {movies_path} "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``movielens-api`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "generate":
+            return _generate(args)
+        return _serve(args, parser)
+    except KeyboardInterrupt:
+        return 130

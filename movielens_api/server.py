@@ -1,0 +1,113 @@
+"""Running the app under gunicorn (threaded workers, app preloaded before fork).
+
+The data is loaded once in the master process; forked workers share its pages copy-on-write (or,
+from the columnar cache, through the page cache). Gunicorn's own error pages for malformed HTTP
+(request line too long, bad header...) are HTML; they are replaced by JSON bodies so that nothing
+the server sends is ever an HTML page.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from gunicorn import util as gunicorn_util
+from gunicorn.app.base import BaseApplication
+
+# The access log must not include %(u)s, which gunicorn fills from the Authorization header.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Stand-in for ``gunicorn.util.write_error`` that answers JSON instead of HTML."""
+    message = f"{reason}: {mesg}" if mesg else reason
+    body = orjson.dumps({"error": message})
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1", "replace")
+    gunicorn_util.write_nonblock(sock, head + body)
+
+
+def url_for(host: str, port: int) -> str:
+    """``http://host:port`` with IPv6 literals bracketed."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """A programmatic gunicorn application serving one preloaded WSGI app."""
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        *,
+        host: str,
+        port: int,
+        workers: int,
+        threads: int,
+        timeout: int = 30,
+        access_log: bool = False,
+        on_ready: Callable[[str], None] | None = None,
+    ) -> None:
+        self.application = app
+        self.options = {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "preload_app": True,
+            "timeout": timeout,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "limit_request_line": 8190,
+            "proc_name": "movielens-api",
+            "accesslog": "-" if access_log else None,
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "when_ready": self._when_ready,
+            # gunicorn >= 24 opens a control socket in $HOME; several test servers would clash.
+            "control_socket_disable": True,
+        }
+        self.on_ready = on_ready
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                self.cfg.set(key, value)
+
+    def load(self) -> Callable[..., Any]:
+        return self.application
+
+    def _when_ready(self, arbiter: Any) -> None:
+        host, port = arbiter.LISTENERS[0].sock.getsockname()[:2]
+        if self.on_ready is not None:
+            self.on_ready(url_for(host, port))
+
+
+def serve(
+    app: Callable[..., Any],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int = 30,
+    access_log: bool = False,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` until gunicorn is stopped (SIGTERM/SIGINT)."""
+    gunicorn_util.write_error = _write_json_error
+    GunicornServer(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        access_log=access_log,
+        on_ready=on_ready,
+    ).run()
+    sys.stdout.flush()

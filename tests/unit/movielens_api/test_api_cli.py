@@ -1,0 +1,169 @@
+"""The ``movielens-api`` command line, in-process (the server itself is replaced by a recorder)."""
+
+from __future__ import annotations
+
+import socket
+
+import orjson
+import pytest
+from werkzeug.test import Client
+
+from movielens_api import cli, sample, server
+from movielens_api.faults import FaultMiddleware
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Record what ``serve`` would have been started with, instead of starting gunicorn."""
+    calls = []
+
+    def fake_serve(app, **options):
+        calls.append((app, options))
+        options["on_ready"]("http://127.0.0.1:5999")
+
+    monkeypatch.setattr(server, "serve", fake_serve)
+    for name in ("API_USER", "API_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("RATE", "SEED", "KINDS", "RETRY_AFTER", "SLOW_SECONDS", "MAX_STREAK"):
+        monkeypatch.delenv(f"MOVIELENS_FAULT_{name}", raising=False)
+    return calls
+
+
+def test_generate_writes_the_sample(tmp_path, capsys):
+    assert cli.main(["generate", "--out", str(tmp_path / "a"), "--ratings", "1500", "--seed", "4"]) == 0
+    sample.write_csv(sample.generate(1500, 4), tmp_path / "b")
+    for name in ("ratings.csv", "movies.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert "wrote 1500 ratings" in capsys.readouterr().out
+
+
+def test_generate_into_an_unwritable_place_exits_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli.main(["generate", "--out", str(blocker / "sub"), "--ratings", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("movielens-api: error: cannot write to")
+    assert "Traceback" not in err
+
+
+def test_serve_defaults(served, capsys):
+    assert cli.main(["serve", "--ratings", "500", "--seed", "2"]) == 0
+    ((app, options),) = served
+    assert options == {
+        "host": "127.0.0.1",
+        "port": 5000,
+        "workers": 2,
+        "threads": 4,
+        "timeout": 31,
+        "access_log": False,
+        "on_ready": options["on_ready"],
+    }
+    movies = len(sample.generate(500, 2).movie_ids)
+    assert (
+        capsys.readouterr().out
+        == f"movielens-api ready on http://127.0.0.1:5999 (500 ratings, {movies} movies)\n"
+    )
+    health = orjson.loads(Client(app).get("/health").data)
+    assert health["ratings"] == 500
+    # default credentials airflow/airflow
+    assert (
+        Client(app).get("/ratings", headers={"Authorization": "Basic YWlyZmxvdzphaXJmbG93"}).status_code
+        == 200
+    )
+
+
+def test_serve_options_credentials_and_faults(served, monkeypatch, tmp_path):
+    monkeypatch.setenv("API_USER", "u")
+    monkeypatch.setenv("API_PASSWORD", "p")
+    monkeypatch.setenv("MOVIELENS_FAULT_KINDS", "503")
+    sample.write_csv(sample.generate(300, 1), tmp_path / "data")
+    argv = ["serve", "--host", "::1", "--port", "0", "--data", str(tmp_path / "data"), "--cache-dir",
+            str(tmp_path / "cache"), "--workers", "3", "--threads", "8", "--max-limit", "5",
+            "--fault-rate", "1", "--fault-slow-seconds", "45", "--access-log"]  # fmt: skip
+    assert cli.main(argv) == 0
+    ((app, options),) = served
+    assert (options["host"], options["port"], options["workers"], options["threads"]) == ("::1", 0, 3, 8)
+    assert options["timeout"] == 75  # longer than a slow fault
+    assert options["access_log"] is True
+    assert isinstance(app.wsgi_app, FaultMiddleware)
+    client = Client(app)
+    assert client.get("/ratings", headers={"Authorization": "Basic dTpw"}).status_code == 503
+    assert client.get("/health").status_code == 200
+    assert list((tmp_path / "cache").iterdir())  # the columnar cache was written
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--port", "70000"], "--port"),
+        (["serve", "--port", "http"], "--port"),
+        (["serve", "--workers", "0"], "--workers"),
+        (["serve", "--threads", "-1"], "--threads"),
+        (["serve", "--max-limit", "0"], "--max-limit"),
+        (["serve", "--ratings", "-5"], "--ratings"),
+        (["serve", "--fault-rate", "2"], "--fault-rate"),
+        (["serve", "--fault-rate", "nan"], "--fault-rate"),
+        (["serve", "--fault-kinds", "teapot"], "--fault-kinds"),
+        (["serve", "--fault-max-streak", "0"], "--fault-max-streak"),
+        (["serve", "--cache-dir", "x", "--no-cache"], "--no-cache"),
+        (["serve", "--data", "x", "--ratings", "5"], "--data"),
+        (["serve", "--bogus"], "--bogus"),
+        (["generate"], "--out"),
+        (["launch"], "launch"),
+        ([], "required: {serve,generate}"),
+    ],
+)
+def test_bad_options_exit_2_without_traceback(served, capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert served == []
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MOVIELENS_FAULT_RATE": "often"}, "MOVIELENS_FAULT_RATE"),
+        ({"API_PASSWORD": ""}, "API_PASSWORD"),
+        ({"API_USER": ""}, "API_USER"),
+    ],
+)
+def test_bad_environment_exits_2(served, monkeypatch, capsys, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--ratings", "10"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert served == []
+
+
+def test_bad_data_exits_2_naming_file_and_line(served, tmp_path, capsys):
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,3.0,4\n1,2,9.0,4\n")
+    assert cli.main(["serve", "--data", str(tmp_path), "--no-cache"]) == 2
+    assert capsys.readouterr().err == (
+        f"movielens-api: error: {tmp_path / 'ratings.csv'}, line 3: "
+        "rating '9.0' is not a multiple of 0.5 between 0.5 and 5.0\n"
+    )
+    assert cli.main(["serve", "--data", str(tmp_path / "missing")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert served == []
+
+
+def test_gunicorn_protocol_errors_are_json():
+    left, right = socket.socketpair()
+    with left, right:
+        server._write_json_error(left, 414, "URI Too Long", "Request Line is too large (9000 > 8190)")
+        raw = right.recv(65536)
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 URI Too Long\r\n")
+    assert b"Content-Type: application/json" in head
+    assert orjson.loads(payload) == {"error": "URI Too Long: Request Line is too large (9000 > 8190)"}
+
+
+@pytest.mark.parametrize(("host", "url"), [("127.0.0.1", "http://127.0.0.1:80"), ("::1", "http://[::1]:80")])
+def test_url_for(host, url):
+    assert server.url_for(host, 80) == url
