@@ -1,0 +1,113 @@
+"""Property: the reference server's date windows split and page exactly, with midnight-UTC bounds.
+
+For random small datasets (timestamps piled on midnights and day ends around a leap day, many ties)
+and dates ``a <= b <= c`` (each bound possibly open), through the real WSGI app:
+
+* the listing of ``[a, c)`` is the listing of ``[a, b)`` followed by that of ``[b, c)``;
+* a listing holds exactly the records with ``midnight_utc(a) <= timestamp < midnight_utc(b)``, in
+  ``(timestamp, userId, movieId)`` order (computed here independently of the server);
+* pages of any size, advanced by the echoed (possibly clamped) ``limit``, concatenate to it, every
+  page holds ``min(limit, total - offset)`` records and ``total`` never changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import orjson
+from hypothesis import given, note
+from hypothesis import strategies as st
+from werkzeug.test import Client
+
+from movielens_api.app import create_app
+from movielens_api.store import Store
+
+BASE = dt.date(2020, 2, 25)  # the days span 2020-02-29
+DAYS = 10
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"prop:erty").decode()}
+
+records = st.lists(
+    st.tuples(
+        st.integers(0, DAYS - 1),  # day
+        st.one_of(st.sampled_from([0, 1, 43_200, 86_399]), st.integers(0, 86_399)),  # second of day
+        st.integers(1, 4),  # userId
+        st.integers(1, 6),  # movieId
+        st.integers(1, 10),  # half stars
+    ),
+    max_size=60,
+)
+bound = st.one_of(st.none(), st.integers(-1, DAYS + 1))
+
+
+def midnight_utc(offset: int) -> int:
+    return int(
+        dt.datetime.combine(BASE + dt.timedelta(days=offset), dt.time(), tzinfo=dt.timezone.utc).timestamp()
+    )
+
+
+def iso(offset: int | None) -> str | None:
+    return None if offset is None else (BASE + dt.timedelta(days=offset)).isoformat()
+
+
+def expected(rows: list[tuple[int, int, int, int]], start: int | None, end: int | None) -> list[dict]:
+    low = None if start is None else midnight_utc(start)
+    high = None if end is None else midnight_utc(end)
+    return [
+        {"userId": u, "movieId": m, "rating": h / 2, "timestamp": t}
+        for t, u, m, h in sorted(rows)
+        if (low is None or t >= low) and (high is None or t < high)
+    ]
+
+
+def listing(client: Client, start: str | None, end: str | None, size: int, max_limit: int) -> list[dict]:
+    """All pages of ``[start, end)`` with page size ``size``, checking every envelope."""
+    window = "".join(f"&{k}={v}" for k, v in (("start_date", start), ("end_date", end)) if v is not None)
+    seen: list[dict] = []
+    offset, total = 0, None
+    for _ in range(200):
+        response = client.get(f"/ratings?offset={offset}&limit={size}{window}", headers=AUTH)
+        assert response.status_code == 200, response.data
+        page = orjson.loads(response.data)
+        assert page["offset"] == offset
+        assert page["limit"] == min(size, max_limit)
+        total = page["total"] if total is None else total
+        assert page["total"] == total
+        assert len(page["result"]) == max(0, min(page["limit"], total - offset))
+        if not page["result"]:
+            break
+        seen += page["result"]
+        offset += page["limit"]
+    assert len(seen) == total
+    return seen
+
+
+@given(
+    data=records,
+    bounds=st.tuples(bound, st.integers(-1, DAYS + 1), bound),
+    size=st.integers(1, 25),
+    max_limit=st.integers(1, 12),
+)
+def test_windows_split_and_page_exactly(data, bounds, size, max_limit):
+    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
+    store = Store.from_columns(
+        timestamp=[r[0] for r in rows],
+        user=[r[1] for r in rows],
+        movie=[r[2] for r in rows],
+        half_stars=[r[3] for r in rows],
+    )
+    client = Client(create_app(store, user="prop", password="erty", max_limit=max_limit))
+    a, b, c = bounds
+    b = max(b, a) if a is not None else b
+    c = max(c, b) if c is not None else c
+    note(f"a={iso(a)} b={iso(b)} c={iso(c)} size={size} max_limit={max_limit}")
+
+    whole = listing(client, iso(a), iso(c), size, max_limit)
+    left = listing(client, iso(a), iso(b), size, max_limit)
+    right = listing(client, iso(b), iso(c), size, max_limit)
+    assert whole == left + right
+    assert left == expected(rows, a, b)
+    assert right == expected(rows, b, c)
+    assert listing(client, iso(b), iso(b), size, max_limit) == []
+    # One request with the largest page returns the same records as paging.
+    assert listing(client, iso(a), iso(c), max_limit, max_limit) == whole
