@@ -80,7 +80,9 @@ def run(datasets: Datasets, logs: Path, profile: Profile, airflow_home: Path) ->
         api.close()
         for target, (first, end, total) in windows.items():
             runs: dict[str, list[dict[str, Any]]] = {"operator": [], "seed": []}
-            for _ in bounded(profile.operator_reps, profile.operator_timeout):
+            for _ in bounded(
+                profile.operator_reps, profile.operator_count_seconds, min(2, profile.operator_reps)
+            ):
                 for mode in ("operator", "seed"):
                     result = _child(
                         mode,

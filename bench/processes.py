@@ -94,6 +94,20 @@ class ServerProcess:
         self.stop()
         raise ServerError(f"{self.name} not ready within {timeout:.0f} s:\n{self.log_tail()}")
 
+    def wait_for_processes(self, count: int, timeout: float = 30.0) -> int:
+        """Wait (bounded) until the process tree holds ``count`` processes (master + workers).
+
+        ``/health`` answers as soon as one worker is up; memory is only comparable once all are.
+        """
+        assert self.proc is not None
+        root = psutil.Process(self.proc.pid)
+        deadline = time.perf_counter() + timeout
+        while True:
+            found = 1 + len(root.children(recursive=True))
+            if found >= count or time.perf_counter() >= deadline:
+                return found
+            time.sleep(0.05)
+
     def memory(self) -> Memory:
         """RSS and PSS summed over the server's process tree (master + workers)."""
         assert self.proc is not None

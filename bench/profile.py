@@ -33,6 +33,7 @@ class Profile:
     operator_reps: int
     operator_batch_size: int
     operator_timeout: float  # per child process
+    operator_count_seconds: float  # repetitions of one record count stop after this (at least 2 run)
     # Load section.
     load_size: int
     load_clients: tuple[int, ...]
@@ -62,6 +63,7 @@ FULL = Profile(
     operator_reps=3,
     operator_batch_size=10_000,
     operator_timeout=600.0,
+    operator_count_seconds=240.0,
     load_size=1_000_000,
     load_clients=(10, 50, 100),
     load_seconds=30.0,
@@ -88,6 +90,7 @@ QUICK = Profile(
     operator_reps=1,
     operator_batch_size=1_000,
     operator_timeout=120.0,
+    operator_count_seconds=60.0,
     load_size=20_000,
     load_clients=(10, 50, 100),
     load_seconds=2.0,
