@@ -69,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import hook_bench, load_bench, operator_bench, report, server_bench
     from .datasets import Datasets
-    from .machine import facts
+    from .machine import facts, load_average
 
     started = time.perf_counter()
-    results: dict[str, Any] = {"profile": profile.name, "sections": only}
+    results: dict[str, Any] = {
+        "profile": profile.name,
+        "sections": only,
+        "load_average_start": load_average(),
+    }
     logs = workdir / "logs"
     failed = False
     try:

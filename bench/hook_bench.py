@@ -98,18 +98,22 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
     """The hook section."""
     started = time.perf_counter()
     ds = datasets.get(profile.hook_size)
-    # Plan the window on a default server, then serve it from one allowing a single-page answer.
-    with reference_server(ds.path, logs, workers=profile.workers, name="plan").start(timeout=300) as plan:
-        api = Api(plan.base_url)
+    # One server for everything: its max limit (the dataset size) lets one request hold any window.
+    max_limit = max(profile.hook_size, *profile.hook_batch_sizes)
+    server = reference_server(ds.path, logs, workers=profile.workers, max_limit=max_limit, name="hook")
+    server.start(timeout=300)
+    try:
+        api = Api(server.base_url)
         first, end, total = api.window_with(profile.hook_window_records)
         api.close()
-    max_limit = max(total, max(profile.hook_batch_sizes))
-    server = reference_server(ds.path, logs, workers=profile.workers, max_limit=max_limit, name="hook")
+    except BaseException:
+        server.stop()
+        raise
     start_s, end_s = first.isoformat(), end.isoformat()
     reps: list[dict[str, Any]] = []
     mismatches: list[str] = []
     old_conn = os.environ.get("AIRFLOW_CONN_MOVIELENS_DEFAULT")
-    with server.start(timeout=300):
+    with server:
         os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"] = connection_env(server.base_url)
         try:
             _hook_fetch(start_s, end_s, max(profile.hook_batch_sizes))  # warm-up (imports, pages)

@@ -65,6 +65,14 @@ def _git(repo: Path) -> str:
     return f"{head}{' (uncommitted changes)' if dirty else ''}" if head else "unknown"
 
 
+def load_average() -> str:
+    """1/5/15-minute load averages: other work on the machine skews every figure."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def facts(repo: Path) -> dict[str, Any]:
     """CPU, cores, RAM, OS, Python, package versions, date and commit."""
     return {
@@ -77,4 +85,5 @@ def facts(repo: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "packages": {name: _version(name) for name in PACKAGES},
         "commit": _git(repo),
+        "load_average": load_average(),
     }

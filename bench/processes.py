@@ -124,15 +124,17 @@ class ServerProcess:
         return Memory(rss=rss, pss=pss, processes=count)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the server's own process group, SIGKILL it if it lingers."""
+        """Quick shutdown (SIGINT: gunicorn stops its workers at once), SIGKILL the group if it lingers.
+
+        The graceful SIGTERM path waits for keep-alive connections and only slows the run down.
+        """
         if self.proc is None or self.proc.poll() is not None:
             return
-        pgid = self.proc.pid  # the child leads its own session/group (start_new_session)
-        os.killpg(pgid, signal.SIGTERM)
+        self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the child leads its own process group
             self.proc.wait(timeout=timeout)
 
     def log_tail(self, lines: int = 30) -> str:

@@ -156,6 +156,8 @@ def _machine(facts: dict[str, Any], results: dict[str, Any]) -> list[str]:
         f"| Python | {facts['python']} |",
         f"| Packages | {pk} |",
         f"| Commit | {facts['commit']} |",
+        f"| Load average (1/5/15 min) | at start {results.get('load_average_start', '?')}, "
+        f"at end {facts.get('load_average', '?')} |",
         f"| Profile | `{results['profile']}`, wall time {results['seconds'] / 60:.1f} min |",
     ]
 

@@ -83,7 +83,9 @@ def measure_size(size: int, datasets: Datasets, logs: Path, profile: Profile) ->
     """Every server figure for one dataset size."""
     ds = datasets.get(size)
     out: dict[str, Any] = {"size": size, "generate_s": ds.generate_seconds, "workers": profile.workers}
+    log.info("server %s: start-up from CSV and cache", f"{size:,}")
     out["startup"] = _startup(ds.path, logs, profile)
+    log.info("server %s: latency runs", f"{size:,}")
     with_baseline = size in profile.baseline_sizes
     ref = reference_server(ds.path, logs, workers=profile.workers).start(timeout=300)
     base: ServerProcess | None = None
@@ -138,6 +140,7 @@ def measure_size(size: int, datasets: Datasets, logs: Path, profile: Profile) ->
         if base is not None:
             base.stop()
     if with_baseline:
+        log.info("server %s: in-process comparison", f"{size:,}")
         out["inprocess"] = inprocess.compare(ds.path, plans, profile)
     return out
 
