@@ -77,7 +77,8 @@ def _sizes(n_ratings: int) -> tuple[int, int]:
 def _sample_index(rng: np.random.Generator, cumulative: np.ndarray, size: int) -> np.ndarray:
     """Draw ``size`` indices with probabilities given by a normalised cumulative sum."""
     idx = np.searchsorted(cumulative, rng.random(size), side="right")
-    return np.minimum(idx, cumulative.shape[0] - 1)
+    capped: np.ndarray = np.minimum(idx, cumulative.shape[0] - 1)
+    return capped
 
 
 def _pairs(rng: np.random.Generator, n_ratings: int, n_users: int, n_movies: int) -> np.ndarray:
@@ -139,7 +140,8 @@ def _ratings(
     spread = float(np.sqrt(0.7**2 + 0.5**2 + (np.pi * 0.6) ** 2 / 3) * np.sqrt(3) / np.pi)
     u = 1.0 / (1.0 + np.exp(-latent / spread))
     half = np.searchsorted(np.cumsum(RATING_SHARES) / RATING_SHARES.sum(), u, side="right") + 1
-    return np.minimum(half, 10).astype(np.uint8)
+    stars: np.ndarray = np.minimum(half, 10).astype(np.uint8)
+    return stars
 
 
 def _timestamps(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -83,7 +83,7 @@ class Store:
         genres: Sequence[str] = (),
     ) -> Store:
         """Build a store from unsorted columns (ratings as half-stars 1..10)."""
-        columns = {
+        columns: dict[str, np.ndarray] = {
             "timestamp": np.asarray(timestamp, dtype=np.int64),
             "user": np.asarray(user, dtype=np.int32),
             "movie": np.asarray(movie, dtype=np.int32),
@@ -93,7 +93,7 @@ class Store:
         if len(shapes) != 1 or columns["timestamp"].ndim != 1:
             raise ValueError("rating columns must be one-dimensional and of equal length")
         _sort_ratings(columns)
-        return cls(**columns, **_sorted_movies(movie_ids, titles, genres))
+        return _assemble(cls, columns, movie_ids, titles, genres)
 
     @classmethod
     def from_sample(cls, data: SampleData) -> Store:
@@ -190,17 +190,28 @@ def _stable_order(ts: np.ndarray) -> np.ndarray:
     return key
 
 
-def _sorted_movies(movie_ids: Any, titles: Sequence[str], genres: Sequence[str]) -> dict[str, Any]:
-    """Movie columns sorted by ``movieId``."""
+def _assemble(
+    cls: type[Store],
+    columns: dict[str, np.ndarray],
+    movie_ids: Any,
+    titles: Sequence[str],
+    genres: Sequence[str],
+) -> Store:
+    """A store from sorted rating columns and (unsorted) movie columns, sorted by ``movieId``."""
     ids = np.asarray(movie_ids, dtype=np.int32)
     if not len(ids) == len(titles) == len(genres) or ids.ndim != 1:
         raise ValueError("movie columns must be one-dimensional and of equal length")
-    order = np.argsort(ids, kind="stable").tolist()
-    return {
-        "movie_ids": ids[order] if order else ids,
-        "titles": [titles[i] for i in order],
-        "genres": [genres[i] for i in order],
-    }
+    order = np.argsort(ids, kind="stable")
+    positions = order.tolist()
+    return cls(
+        timestamp=columns["timestamp"],
+        user=columns["user"],
+        movie=columns["movie"],
+        half_stars=columns["half_stars"],
+        movie_ids=ids[order],
+        titles=[titles[i] for i in positions],
+        genres=[genres[i] for i in positions],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -520,7 +531,7 @@ def load_directory(
     )
     columns = read_ratings_csv(ratings_path)
     _sort_ratings(columns)
-    store = Store(**columns, **_sorted_movies(movie_ids, titles, genres))
+    store = _assemble(Store, columns, movie_ids, titles, genres)
     del columns
     _release_arrow_memory()
     if root is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import AUTH, MOVIES, PASSWORD, USER, basic, build_store, day, expected_records
+from _api_fixtures import AUTH, MOVIES, PASSWORD, USER, basic, build_store, day, expected_records
 
 from movielens_api import app as app_module
 from movielens_api.params import MAX_SAFE_INTEGER

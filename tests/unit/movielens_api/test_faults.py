@@ -7,7 +7,7 @@ import socket
 
 import orjson
 import pytest
-from conftest import AUTH
+from _api_fixtures import AUTH
 
 from movielens_api.faults import KINDS, FaultConfig, FaultPlan, parse_kinds
 

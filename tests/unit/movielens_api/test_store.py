@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import RECORDS, build_store, day
+from _api_fixtures import RECORDS, build_store, day
 
 from movielens_api import store as store_module
 from movielens_api.store import DataError, Store, load_directory
