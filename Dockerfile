@@ -1,25 +1,32 @@
 # The reference MovieLens API server (`movielens-api serve`) as a container image.
 #
-#   docker build -t movielens-api .                                    # public python:3.11-slim
-#   docker build --build-arg BASE_IMAGE=movielens-base:bookworm \
-#                --build-arg WHEELHOUSE=build/wheelhouse -t movielens-api .   # offline (see .ci/run)
+#   docker build -t movielens-api .                                   # public python:3.11-slim
+#   docker/build-wheelhouse.sh && docker build --build-arg BASE_IMAGE=movielens-base:bookworm \
+#       --build-arg WHEELS_ONLY=1 -t movielens-api .                   # offline (see .ci/run)
 #
 # The image holds the server and its `server` extra only: NOT apache-airflow. BASE_IMAGE needs
-# python3 (3.10+) with venv; WHEELHOUSE, when set, is a directory inside the build context with
-# every wheel the install needs (docker/build-wheelhouse.sh fills it), and pip then never touches
-# an index.
+# python3 (3.10+) with venv. With WHEELS_ONLY=1 pip installs only from docker/wheelhouse/ (filled by
+# docker/build-wheelhouse.sh) and never contacts an index. Dependencies are installed before the
+# sources are copied, so editing the code rebuilds only the last, cheap layer.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
-ARG WHEELHOUSE=
+ARG WHEELS_ONLY=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-COPY . /src
+COPY pyproject.toml /src/
+COPY docker/wheelhouse/ /wheelhouse/
 RUN set -eu; \
-    if [ -n "$WHEELHOUSE" ]; then set -- --no-index --find-links "/src/$WHEELHOUSE"; fi; \
+    if [ -n "$WHEELS_ONLY" ]; then set -- --no-index --find-links /wheelhouse; fi; \
     python3 -m venv /opt/movielens; \
     python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["server"]))' \
         /src/pyproject.toml > /tmp/server-requirements.txt; \
-    /opt/movielens/bin/pip install "$@" -r /tmp/server-requirements.txt; \
+    /opt/movielens/bin/pip install "$@" -r /tmp/server-requirements.txt
+COPY README.md /src/
+COPY airflow_movielens/ /src/airflow_movielens/
+COPY movielens_api/ /src/movielens_api/
+COPY contracts/ /src/contracts/
+RUN set -eu; \
+    if [ -n "$WHEELS_ONLY" ]; then set -- --no-index --find-links /wheelhouse; fi; \
     /opt/movielens/bin/pip install "$@" --no-deps /src; \
     /opt/movielens/bin/pip uninstall -y pip; \
     if /opt/movielens/bin/python -c 'import airflow' 2>/dev/null; then echo "airflow must not be in the image" >&2; exit 1; fi; \
@@ -27,7 +34,8 @@ RUN set -eu; \
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/movielens /opt/movielens
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/movielens movielens
+RUN groupadd --system --gid 10001 movielens \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/movielens movielens
 USER movielens
 WORKDIR /home/movielens
 ENV PATH=/opt/movielens/bin:$PATH \

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Download every wheel the server image installs into a local wheelhouse, for Docker builds whose
 # containers cannot reach a package index (no registry, or a TLS-intercepting proxy whose CA only
-# the host trusts). The Dockerfile then installs with `--no-index --find-links`:
+# the host trusts). With WHEELS_ONLY=1 the Dockerfile then installs with `--no-index --find-links`:
 #
-#   docker/build-wheelhouse.sh [DIR]          (default: build/wheelhouse, inside the build context)
-#   docker build --build-arg WHEELHOUSE=build/wheelhouse ...
+#   docker/build-wheelhouse.sh [DIR]          (default: docker/wheelhouse, which the Dockerfile copies)
+#   docker build --build-arg WHEELS_ONLY=1 ...
 #
 # Wheels are for the image's interpreter (PYTHON_VERSION, default 3.11, CPython on glibc Linux of
 # this machine's architecture), pinned by the same constraints as the tests (CONSTRAINT).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${1:-$repo/build/wheelhouse}
+out=${1:-$repo/docker/wheelhouse}
 py=${PYTHON:-python3}
 pyver=${PYTHON_VERSION:-3.11}
 constraint=${CONSTRAINT:-$repo/.ci/constraints/af33.txt}

@@ -31,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,19 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.test.yml"
 MODE_ENV = "MOVIELENS_INTEGRATION_MODE"
 MODES = ("auto", "docker", "process")
 
-# Seeded fault injection for `faulty_movielens_api` (the same values go to the container through
-# the MOVIELENS_FAULT_* variables read by docker-compose.test.yml).
-FAULT_RATE = "0.3"
-FAULT_SEED = "20190101"
-FAULT_KINDS = "500,503,429,slow,drop,truncate"
+# Seeded fault injection of `faulty_movielens_api`: every kind, 30% of the requests, no more than
+# three faults in a row (so a client with more attempts always gets through), no real waiting for
+# Retry-After, short slow responses. The server reads these variables itself; docker-compose.test.yml
+# forwards them to the faulty container.
+FAULT_SETTINGS = {
+    "MOVIELENS_FAULT_RATE": "0.3",
+    "MOVIELENS_FAULT_SEED": "20190101",
+    "MOVIELENS_FAULT_KINDS": "all",
+    "MOVIELENS_FAULT_RETRY_AFTER": "0",
+    "MOVIELENS_FAULT_SLOW_SECONDS": "0.2",
+    "MOVIELENS_FAULT_MAX_STREAK": "3",
+}
+FAULT_MAX_STREAK = int(FAULT_SETTINGS["MOVIELENS_FAULT_MAX_STREAK"])
 
 STARTUP_TIMEOUT_S = float(os.environ.get("MOVIELENS_STARTUP_TIMEOUT", "120"))
 DOCKER_PROBE_TIMEOUT_S = 20.0
@@ -193,11 +202,21 @@ def movielens_api_command() -> list[str]:
 class ServerProcess:
     """``movielens-api serve`` in its own process group on 127.0.0.1, logging to a file."""
 
-    def __init__(self, port: int, user: str, password: str, log_path: Path, extra_args: list[str]) -> None:
+    def __init__(
+        self,
+        port: int,
+        user: str,
+        password: str,
+        log_path: Path,
+        extra_args: list[str],
+        extra_env: dict[str, str],
+    ) -> None:
         self.port = port
         self.log_path = log_path
         cmd = [*movielens_api_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args]
-        env = {**os.environ, "API_USER": user, "API_PASSWORD": password}
+        # Only the fault settings given here: none inherited from the test process's environment.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELENS_FAULT_")}
+        env.update({"API_USER": user, "API_PASSWORD": password, **extra_env})
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -255,9 +274,7 @@ def _compose_environment(movielens_credentials: tuple[str, str]) -> Iterator[dic
         "MOVIELENS_FAULTY_PORT": str(free_port()),
         "MOVIELENS_API_USER": user,
         "MOVIELENS_API_PASSWORD": password,
-        "MOVIELENS_FAULT_RATE": FAULT_RATE,
-        "MOVIELENS_FAULT_SEED": FAULT_SEED,
-        "MOVIELENS_FAULT_KINDS": FAULT_KINDS,
+        **FAULT_SETTINGS,
     }
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -355,11 +372,15 @@ def _integration_backend(request: pytest.FixtureRequest, movielens_credentials: 
 
 
 def _process_server(
-    request: pytest.FixtureRequest, name: str, extra_args: list[str], credentials: tuple[str, str]
+    request: pytest.FixtureRequest,
+    name: str,
+    credentials: tuple[str, str],
+    extra_args: list[str],
+    extra_env: dict[str, str],
 ) -> Iterator[ApiServer]:
     log_dir = request.getfixturevalue("tmp_path_factory").mktemp("movielens-api")
     port = free_port()
-    server = ServerProcess(port, *credentials, log_dir / f"{name}.log", extra_args)
+    server = ServerProcess(port, *credentials, log_dir / f"{name}.log", extra_args, extra_env)
     try:
         server.wait_healthy(STARTUP_TIMEOUT_S)
         yield ApiServer("127.0.0.1", port, *credentials, "process")
@@ -375,7 +396,7 @@ def movielens_api(
     if _integration_backend.api is not None:
         yield _integration_backend.api
         return
-    yield from _process_server(request, "movielens-api", [], movielens_credentials)
+    yield from _process_server(request, "movielens-api", movielens_credentials, [], {})
 
 
 @pytest.fixture(scope="session")
@@ -386,17 +407,9 @@ def faulty_movielens_api(
     if _integration_backend.faulty is not None:
         yield _integration_backend.faulty
         return
-    args = [
-        "--workers",
-        "1",
-        "--fault-rate",
-        FAULT_RATE,
-        "--fault-seed",
-        FAULT_SEED,
-        "--fault-kinds",
-        FAULT_KINDS,
-    ]
-    yield from _process_server(request, "movielens-api-faulty", args, movielens_credentials)
+    yield from _process_server(
+        request, "movielens-api-faulty", movielens_credentials, ["--workers", "1"], FAULT_SETTINGS
+    )
 
 
 @pytest.fixture
@@ -411,3 +424,82 @@ def faulty_movielens_conn(faulty_movielens_api: ApiServer, monkeypatch: pytest.M
     """``movielens_faulty`` pointing at ``faulty_movielens_api``."""
     monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS_FAULTY", faulty_movielens_api.connection_json())
     return "movielens_faulty"
+
+
+# --------------------------------------------------------------------------------------------
+# Expectations computed with plain HTTP, independently of the provider under test
+# --------------------------------------------------------------------------------------------
+
+
+class DirectClient:
+    """Minimal ``requests`` client of the API, used to compute what the provider must return."""
+
+    def __init__(self, server: ApiServer) -> None:
+        self.server = server
+        self.session = requests.Session()
+        self.session.auth = server.auth
+
+    def get(self, path: str, **params: object) -> dict:
+        response = self.session.get(f"{self.server.url}{path}", params=params, timeout=30)
+        assert response.status_code == 200, (response.status_code, response.text[:300])
+        return response.json()
+
+    def total(self, path: str = "/ratings", **params: object) -> int:
+        return int(self.get(path, limit=1, **params)["total"])
+
+    def single_listing(self, path: str = "/ratings", **params: object) -> list[dict]:
+        """The whole listing in ONE request (limit = total); only for listings within the page cap."""
+        total = self.total(path, **params)
+        body = self.get(path, offset=0, limit=max(total, 1), **params)
+        assert body["total"] == total
+        assert len(body["result"]) == total, "listing larger than one page"
+        return body["result"]
+
+    def paged_listing(self, path: str = "/ratings", page: int = 10_000, **params: object) -> list[dict]:
+        """The whole listing with the simplest possible paging, advancing by records received."""
+        records: list[dict] = []
+        total = self.total(path, **params)
+        while len(records) < total:
+            chunk = self.get(path, offset=len(records), limit=page, **params)["result"]
+            assert chunk, f"empty page at offset {len(records)} of {total}"
+            records.extend(chunk)
+        return records
+
+
+@dataclass(frozen=True)
+class RatingsCalendar:
+    """Ratings per UTC day of the sample data's year, from the fault-free server."""
+
+    counts: dict[str, int]
+
+    @property
+    def busy_day(self) -> str:
+        """The first day with at least 100 ratings (several pages at small batch sizes)."""
+        return next(day for day, n in self.counts.items() if n >= 100)
+
+    @property
+    def empty_day(self) -> str:
+        """A day without any rating (the sample data has some)."""
+        return next(day for day, n in self.counts.items() if n == 0)
+
+    @staticmethod
+    def next_day(day: str) -> str:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+@pytest.fixture(scope="session")
+def direct_api(movielens_api: ApiServer) -> DirectClient:
+    return DirectClient(movielens_api)
+
+
+@pytest.fixture(scope="session")
+def ratings_calendar(direct_api: DirectClient) -> RatingsCalendar:
+    """Counts per day of 2019 (the sample data's year), one ``limit=1`` request per day."""
+    counts = {}
+    day = date(2019, 1, 1)
+    while day.year == 2019:
+        following = day + timedelta(days=1)
+        counts[day.isoformat()] = direct_api.total(start_date=day.isoformat(), end_date=following.isoformat())
+        day = following
+    assert sum(counts.values()) > 0, "the server has no ratings in 2019"
+    return RatingsCalendar(counts)
