@@ -11,7 +11,8 @@ covers whichever Airflow line the session runs on.
 What is checked: the run and its three tasks succeed; the day's ratings file equals the server's own
 listing of that UTC day, fetched directly; the ranking CSV equals ``rank_movies_by_rating`` of that
 listing with the titles from ``/movies``. Both sensor modes run: ``reschedule`` and deferrable
-(Airflow's ``[operators] default_deferrable``; ``dag.test`` runs the trigger in-process).
+(Airflow's ``[operators] default_deferrable``; ``dag.test`` runs the trigger in-process). The four
+seed DAGs (``01_python`` to ``04_sensor``) run too, in one child, and must write the same listing.
 
 ``dag.test(logical_date=D)`` makes a *manual* run, whose data interval is the one that ends at ``D``
 (``infer_manual_data_interval``): ``[D - 1 day, D)``. The files are therefore named after ``D - 1``,
@@ -45,7 +46,7 @@ DRIVER = r"""
 import datetime as dt, json, sys
 from airflow_movielens.compat import AIRFLOW_V3
 
-dags_folder, dag_id, logical_date = sys.argv[1], sys.argv[2], dt.datetime.fromisoformat(sys.argv[3])
+dags_folder, logical_date, dag_ids = sys.argv[1], dt.datetime.fromisoformat(sys.argv[2]), sys.argv[3:]
 if AIRFLOW_V3:
     from airflow.dag_processing.dagbag import BundleDagBag
     bag = BundleDagBag(dags_folder, bundle_path=dags_folder, bundle_name="dags-folder")
@@ -54,24 +55,28 @@ else:
     bag = DagBag(dags_folder, include_examples=False)
 if bag.import_errors:
     raise SystemExit(f"import errors: {bag.import_errors}")
-dag = bag.dags[dag_id]
-run = dag.test(logical_date=logical_date) if AIRFLOW_V3 else dag.test(execution_date=logical_date)
 
 from airflow.models.taskinstance import TaskInstance
 from airflow.utils.session import create_session
-with create_session() as session:
-    states = {
-        ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state)
-        for ti in session.query(TaskInstance).filter(
+
+def text(state):
+    return str(getattr(state, "value", state))
+
+for dag_id in dag_ids:
+    dag = bag.dags[dag_id]
+    run = dag.test(logical_date=logical_date) if AIRFLOW_V3 else dag.test(execution_date=logical_date)
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
         )
-    }
-print("DAG_TEST_RESULT " + json.dumps({
-    "state": str(run.state.value if hasattr(run.state, "value") else run.state),
-    "data_interval_start": run.data_interval_start.isoformat(),
-    "data_interval_end": run.data_interval_end.isoformat(),
-    "tasks": states,
-}))
+        states = {ti.task_id: text(ti.state) for ti in tis}
+    print("DAG_TEST_RESULT " + json.dumps({
+        "dag_id": dag_id,
+        "state": text(run.state),
+        "data_interval_start": run.data_interval_start.isoformat(),
+        "data_interval_end": run.data_interval_end.isoformat(),
+        "tasks": states,
+    }), flush=True)
 """
 
 
@@ -109,6 +114,31 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     airflow = [sys.executable, "-m", "airflow"]
     _run([*airflow, "db", "migrate"], _child_environment(home), "airflow db migrate")
     return home
+
+
+def _dag_test(env: dict[str, str], logical_date: dt.datetime, *dag_ids: str) -> tuple[dict[str, Any], str]:
+    """``dag.test()`` each DAG for ``logical_date`` in one child process; results by dag_id, and the log."""
+    out = _run(
+        [sys.executable, "-c", DRIVER, str(DAGS_FOLDER), logical_date.isoformat(), *dag_ids],
+        env,
+        f"dag.test() of {', '.join(dag_ids)}",
+    )
+    results = [
+        json.loads(line.split(" ", 1)[1]) for line in out.splitlines() if line.startswith("DAG_TEST_RESULT ")
+    ]
+    return {result["dag_id"]: result for result in results}, out
+
+
+def _env_for_run(airflow_home: Path, data_dir: Path, deferrable: bool = False) -> dict[str, str]:
+    env = _child_environment(airflow_home)
+    env.update(
+        {
+            "AIRFLOW_CONN_MOVIELENS_DEFAULT": os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"],
+            "MOVIELENS_DATA_DIR": str(data_dir),
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": str(deferrable),
+        }
+    )
+    return env
 
 
 def _listing(server: Any, path: str, **params: str) -> list[dict[str, Any]]:
@@ -154,23 +184,11 @@ def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
     day = _day_with_ratings(movielens_api, fraction)
     next_day = day + dt.timedelta(days=1)
     data_dir = tmp_path / "data"
-    env = _child_environment(airflow_home)
-    env.update(
-        {
-            "AIRFLOW_CONN_MOVIELENS_DEFAULT": os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"],
-            "MOVIELENS_DATA_DIR": str(data_dir),
-            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": str(deferrable),
-        }
-    )
     logical_date = dt.datetime.combine(next_day, dt.time(), tzinfo=dt.timezone.utc)
 
-    out = _run(
-        [sys.executable, "-c", DRIVER, str(DAGS_FOLDER), DAG_ID, logical_date.isoformat()],
-        env,
-        f"dag.test() of {DAG_ID}",
-    )
+    results, out = _dag_test(_env_for_run(airflow_home, data_dir, deferrable), logical_date, DAG_ID)
 
-    result = json.loads(out.rsplit("DAG_TEST_RESULT ", 1)[1].splitlines()[0])
+    result = results[DAG_ID]
     assert result["state"] == "success", out[-4000:]
     assert result["tasks"] == {
         "wait_for_ratings": "success",
@@ -200,3 +218,34 @@ def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
 
     leftovers = [p.name for p in data_dir.rglob("*") if p.is_file() and p.name.startswith(".")]
     assert leftovers == []  # no temporary files left behind by the atomic writes
+
+
+def test_the_seed_example_dags_run_end_to_end(
+    airflow_home: Path, movielens_api: Any, movielens_conn: str, tmp_path: Path
+) -> None:
+    """01_python, 02_hook, 03_operator and 04_sensor each write exactly the day's listing."""
+    day = _day_with_ratings(movielens_api, 1 / 2)
+    next_day = day + dt.timedelta(days=1)
+    data_dir = tmp_path / "data"
+    dag_ids = ("01_python", "02_hook", "03_operator", "04_sensor")
+    logical_date = dt.datetime.combine(next_day, dt.time(), tzinfo=dt.timezone.utc)
+
+    results, out = _dag_test(_env_for_run(airflow_home, data_dir), logical_date, *dag_ids)
+
+    assert {dag_id: results[dag_id]["state"] for dag_id in dag_ids} == dict.fromkeys(dag_ids, "success"), out[
+        -4000:
+    ]
+    assert all(set(results[d]["tasks"].values()) == {"success"} for d in dag_ids)
+    listing = _listing(movielens_api, "/ratings", start_date=day.isoformat(), end_date=next_day.isoformat())
+    assert listing
+    partition = f"{day.isoformat()}"
+    for dag_id in ("01_python", "03_operator", "04_sensor"):
+        assert json.loads((data_dir / dag_id / "ratings" / f"{partition}.json").read_text()) == listing, (
+            dag_id
+        )
+    lines = (data_dir / "02_hook" / "ratings" / f"{partition}.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == listing
+
+    expected_ranking = rank_movies_by_rating(pd.DataFrame.from_records(listing), min_ratings=2)
+    actual = pd.read_csv(data_dir / "01_python" / "rankings" / f"{partition}.csv", index_col=0)
+    pd.testing.assert_frame_equal(actual, pd.read_csv(io.StringIO(expected_ranking.to_csv()), index_col=0))
