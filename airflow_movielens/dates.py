@@ -70,6 +70,16 @@ DEFAULT_START_DATE = "{{ data_interval_start.in_timezone('UTC').strftime('%Y-%m-
 DEFAULT_END_DATE = "{{ data_interval_end.in_timezone('UTC').strftime('%Y-%m-%d') }}"
 
 
+def empty_window_message(day: str) -> str:
+    """Explain a ``[day, day)`` window, which on Airflow 3 usually comes from a trigger timetable."""
+    return (
+        f"The window [{day}, {day}) is empty because start_date == end_date. On Airflow 3 a schedule "
+        "such as '@daily' or timedelta(days=1) makes zero-length data intervals; schedule with "
+        "CronDataIntervalTimetable('@daily', timezone='UTC') or "
+        "DeltaDataIntervalTimetable(timedelta(days=1)) to get [day, next day)."
+    )
+
+
 def window_argument(
     value: DateLike, argument: str, default_args: dict[str, object] | None, default: str
 ) -> DateLike:

@@ -14,6 +14,7 @@ from airflow_movielens.dates import (
     DEFAULT_START_DATE,
     DateLike,
     coerce_window,
+    empty_window_message,
     window_argument,
 )
 from airflow_movielens.exceptions import MovielensError
@@ -103,13 +104,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         start, end = coerce_window(self.window_start, self.window_end)
         if start is not None and start == end:
-            self.log.warning(
-                "The window [%s, %s) is empty because start_date == end_date. On Airflow 3 a schedule "
-                "string such as '@daily' gives a zero-length data interval; use "
-                "CronDataIntervalTimetable('@daily', timezone='UTC') or timedelta(days=1).",
-                start,
-                end,
-            )
+            self.log.warning("%s", empty_window_message(start))
         self.log.info("Fetching ratings for [%s, %s) into %s", start, end, self.output_path)
         count = 0
         with MovielensHook(self.conn_id, **self.hook_params) as hook:

@@ -12,6 +12,7 @@ from airflow_movielens.dates import (
     DEFAULT_START_DATE,
     DateLike,
     coerce_window,
+    empty_window_message,
     window_argument,
 )
 from airflow_movielens.exceptions import MovielensError
@@ -24,7 +25,8 @@ class MovielensRatingsSensor(BaseSensorOperator):
 
     Each poke is a single ``limit=1`` request. Works in ``mode="poke"`` and ``mode="reschedule"``; with
     ``deferrable=True`` the wait runs in the triggerer (:class:`MovielensRatingsTrigger`) and frees the
-    worker slot, bounded by the sensor's ``timeout``.
+    worker slot, bounded by the sensor's ``timeout``. An empty window (``start_date == end_date``, e.g.
+    from an Airflow 3 trigger timetable) is an immediate ``ValueError`` instead of a wait until timeout.
 
     :param conn_id: the ``movielens`` connection.
     :param start_date: first day included; templated, default the run's data-interval start (UTC date).
@@ -56,8 +58,15 @@ class MovielensRatingsSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.hook_params = dict(hook_params or {})
 
-    def poke(self, context: Context) -> bool:
+    def _window(self) -> tuple[str | None, str | None]:
+        """The rendered window; an empty ``[d, d)`` window can never hold a rating, so it fails fast."""
         start, end = coerce_window(self.window_start, self.window_end)
+        if start is not None and start == end:
+            raise ValueError(f"{empty_window_message(start)} The sensor would wait until its timeout.")
+        return start, end
+
+    def poke(self, context: Context) -> bool:
+        start, end = self._window()
         with MovielensHook(self.conn_id, **self.hook_params) as hook:
             found = hook.has_ratings(start, end)
         if found:
@@ -69,7 +78,7 @@ class MovielensRatingsSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        start, end = coerce_window(self.window_start, self.window_end)
+        start, end = self._window()
         self.defer(
             trigger=MovielensRatingsTrigger(
                 conn_id=self.conn_id, start_date=start, end_date=end, poke_interval=float(self.poke_interval)

@@ -150,7 +150,7 @@ def test_empty_window_writes_empty_array_and_warns(connection, mocked, tmp_path,
     result = run(fetch_op(target), same_day)
     assert target.read_text() == "[]"
     assert result["count"] == 0
-    assert any("start_date == end_date" in m for m in logs.messages)
+    assert any("start_date == end_date" in m and "CronDataIntervalTimetable" in m for m in logs.messages)
 
 
 def test_explicit_datetime_window_is_converted(connection, mocked, tmp_path):

@@ -147,3 +147,11 @@ def test_execute_complete_error_is_clear(event, match):
     with pytest.raises(MovielensError, match=match) as info:
         sensor().execute_complete(ctx(), event)
     assert PASSWORD not in str(info.value)
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_empty_window_fails_fast(connection, mocked, deferrable):
+    op = sensor(start_date="2024-01-01", end_date="2024-01-01", deferrable=deferrable)
+    with pytest.raises(ValueError, match=r"\[2024-01-01, 2024-01-01\) is empty.*DeltaDataIntervalTimetable"):
+        op.execute(ctx())
+    assert len(mocked.calls) == 0
