@@ -17,10 +17,9 @@ from airflow import __version__ as AIRFLOW_VERSION
 
 # The trigger base classes live in the same (non-deprecated) module on both lines.
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from packaging.version import Version
 
 #: True on Airflow 3.x (task SDK), False on Airflow 2.11.
-AIRFLOW_V3: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
+AIRFLOW_V3: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
 if TYPE_CHECKING or AIRFLOW_V3:
     from airflow.sdk import (
@@ -32,8 +31,12 @@ if TYPE_CHECKING or AIRFLOW_V3:
         ObjectStoragePath,
         PokeReturnValue,
     )
-    from airflow.sdk.exceptions import AirflowException, TaskDeferred
     from airflow.sdk.io import attach
+
+    try:  # Airflow >= 3.1: the task SDK owns the exceptions (airflow.exceptions' copies are deprecated)
+        from airflow.sdk.exceptions import AirflowException, TaskDeferred
+    except ImportError:  # Airflow 3.0
+        from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,assignment,attr-defined]
 else:  # Airflow 2.11
     from airflow.exceptions import AirflowException, TaskDeferred
     from airflow.hooks.base import BaseHook
