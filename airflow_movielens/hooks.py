@@ -207,7 +207,7 @@ class MovielensHook(BaseHook):
                 scheme_in_host, host = host.split("://", 1)
                 schema = conn.schema or scheme_in_host
             host = host.rstrip("/").rsplit("@", 1)[-1]  # never keep userinfo in the URL
-            if ":" in host and not host.startswith("["):  # bare IPv6 literal such as ::1
+            if host.count(":") >= 2 and not host.startswith("["):  # bare IPv6 literal such as ::1
                 host = f"[{host}]"
             session = requests.Session()
             session.headers.update(

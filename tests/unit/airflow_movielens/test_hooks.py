@@ -53,9 +53,19 @@ def test_connection_fields_build_url_and_basic_auth(connection, mocked, sleeps):
     assert header == "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
 
 
-def test_ipv6_loopback_host_is_bracketed(monkeypatch):
-    set_connection(monkeypatch, host="::1", port=5001)
-    assert MovielensHook().get_conn()[1] == "http://[::1]:5001"
+@pytest.mark.parametrize(
+    ("fields", "base_url"),
+    [
+        ({"host": "::1", "port": 5001}, "http://[::1]:5001"),
+        ({"host": "[::1]", "port": 5001}, "http://[::1]:5001"),
+        ({"host": "https://api.example.test/", "schema": ""}, "https://api.example.test:5000"),
+        ({"host": "http://127.0.0.1", "schema": "https", "port": 8443}, "https://127.0.0.1:8443"),
+        ({"host": "user:pw@127.0.0.1", "port": 5000}, "http://127.0.0.1:5000"),
+    ],
+)
+def test_host_field_forms(monkeypatch, fields, base_url):
+    set_connection(monkeypatch, **fields)
+    assert MovielensHook().get_conn()[1] == base_url
 
 
 def test_session_is_cached_and_closed(connection):
