@@ -1,0 +1,72 @@
+"""Small assertion helpers that keep the exchange showing a violation."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from . import spec
+from .client import ContractViolation, Exchange, Reply
+
+
+def fail(message: str, *exchanges: Exchange | None) -> NoReturn:
+    raise ContractViolation(message, *exchanges)
+
+
+def expect(condition: object, message: str, *exchanges: Exchange | None) -> None:
+    if not condition:
+        raise ContractViolation(message, *exchanges)
+
+
+class Findings:
+    """Collects every violation of a clause in one test, then fails with all of them.
+
+    Clauses checked over a table (bad inputs, several windows) report every failing row, with the
+    exchange of the first one.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.exchanges: list[Exchange] = []
+
+    def add(self, message: str, *exchanges: Exchange | None) -> None:
+        self.messages.append(message)
+        self.exchanges.extend(e for e in exchanges if e is not None)
+
+    def check(self, condition: object, message: str, *exchanges: Exchange | None) -> bool:
+        if not condition:
+            self.add(message, *exchanges)
+        return bool(condition)
+
+    def violation(self, exc: ContractViolation) -> None:
+        self.add(exc.message, *exc.exchanges)
+
+    def raise_any(self) -> None:
+        if self.messages:
+            extra = (
+                f" (and {len(self.messages) - 1} more: {'; '.join(self.messages[1:4])})"
+                if len(self.messages) > 1
+                else ""
+            )
+            raise ContractViolation(self.messages[0] + extra, *self.exchanges[:3])
+
+
+def error_body_problems(reply: Reply) -> list[str]:
+    """Why an error answer is not a JSON object with an ``error`` string (empty when it is)."""
+    try:
+        body: Any = reply.json()
+    except ContractViolation:
+        return [f"the body is not JSON (Content-Type {reply.content_type or 'missing'})"]
+    return spec.errors(spec.component("Error"), body)
+
+
+def names_parameter(reply: Reply, names: tuple[str, ...]) -> bool:
+    """Whether an error body names one of ``names`` in ``parameter`` or in its ``error`` text."""
+    try:
+        body = reply.json()
+    except ContractViolation:
+        return False
+    if not isinstance(body, dict):
+        return False
+    parameter = body.get("parameter")
+    text = str(body.get("error", ""))
+    return any(parameter == n or n in text for n in names)

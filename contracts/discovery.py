@@ -1,0 +1,256 @@
+"""Finds out what the server holds, so the suite can choose its own probe windows.
+
+Nothing here assumes a dataset: the size comes from ``total``, the date range from the first and
+last records, midnights worth probing from sampled pages, and the offset of a midnight in the
+unfiltered listing from ``total`` of ``end_date=D``. Every step costs a fixed, small number of
+requests whatever the size of the data (see the budget in README.md). Each property is computed
+once, on first use, so a run restricted to a few clauses only pays for what they need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from .client import ApiClient, ContractViolation, Reply
+from .pages import ALL, DAY, MAX_INT, RATINGS, Page, Window, fetch, midnight, rating_key, total_of, utc_day
+
+SAMPLE_PAGES = 6
+SAMPLE_SIZE = 200
+BOUNDARIES = 3
+NEIGHBOURS = 5
+MIDNIGHT_SEARCH_DAYS = 12
+BIG_PAGE = 1000
+PAGING_CANDIDATES = 6
+
+
+@dataclass
+class Overview:
+    total: int
+    first: Page
+    last: Page
+
+    @property
+    def first_ts(self) -> int:
+        return rating_key(self.first.records[0], self.first.exchange)[0]
+
+    @property
+    def last_ts(self) -> int:
+        return rating_key(self.last.records[0], self.last.exchange)[0]
+
+    @property
+    def first_day(self) -> dt.date:
+        return utc_day(self.first_ts)
+
+    @property
+    def last_day(self) -> dt.date:
+        return utc_day(self.last_ts)
+
+
+@dataclass
+class LimitPolicy:
+    """How the server treats a ``limit`` above its maximum."""
+
+    mode: str  # "clamp", "reject", "unbounded" (echoes any limit), "truncated" (body over the cap), "broken"
+    probe: Reply
+    max_limit: int | None
+    page_limit: int  # the largest page size the suite asks for
+
+
+@dataclass
+class Boundary:
+    """A UTC midnight inside the data, with the server's split of the listing at it."""
+
+    day: dt.date
+    before: int  # total of end_date=day
+    after: int  # total of start_date=day
+    before_page: Page
+    after_page: Page
+    neighbours: Page  # unfiltered records around offset ``before``
+
+    @property
+    def ts(self) -> int:
+        return midnight(self.day)
+
+
+class Discovery:
+    """Lazily discovered facts about the server's data."""
+
+    def __init__(self, client: ApiClient, seed: int) -> None:
+        self.client = client
+        self.seed = seed
+
+    def rng(self, purpose: str) -> random.Random:
+        """A generator per purpose, so results do not depend on which clause asked first."""
+        return random.Random(f"{self.seed}:{purpose}")
+
+    @cached_property
+    def overview(self) -> Overview:
+        first = fetch(self.client, offset=0, limit=1)
+        if first.total > 0 and not first.records:
+            raise ContractViolation(f"total is {first.total} but the first page is empty", first.exchange)
+        last = fetch(self.client, offset=max(first.total - 1, 0), limit=1) if first.total else first
+        if first.total > 0 and not last.records:
+            raise ContractViolation(
+                f"total is {first.total} but offset {first.total - 1} is empty", last.exchange
+            )
+        return Overview(first.total, first, last)
+
+    @property
+    def has_data(self) -> bool:
+        return self.overview.total > 0
+
+    @cached_property
+    def policy(self) -> LimitPolicy:
+        reply = self.client.get(RATINGS, [("limit", str(MAX_INT))])
+        body: Any = None
+        if reply.truncated:
+            return LimitPolicy("truncated", reply, None, BIG_PAGE)
+        if reply.is_json_object():
+            body = reply.json()
+        if reply.status == 200 and isinstance(body, dict) and isinstance(body.get("limit"), int):
+            echoed = body["limit"]
+            if 1 <= echoed < MAX_INT:
+                return LimitPolicy("clamp", reply, echoed, min(echoed, BIG_PAGE))
+            return LimitPolicy("unbounded", reply, None, BIG_PAGE)
+        if reply.status == 400:
+            max_limit = body.get("max_limit") if isinstance(body, dict) else None
+            if isinstance(max_limit, int) and not isinstance(max_limit, bool) and max_limit >= 1:
+                return LimitPolicy("reject", reply, max_limit, min(max_limit, BIG_PAGE))
+            for size in (BIG_PAGE, 100, 10):
+                if self.client.get(RATINGS, [("limit", str(size))]).status == 200:
+                    return LimitPolicy("reject", reply, None, size)
+        return LimitPolicy("broken", reply, None, 100)
+
+    @cached_property
+    def samples(self) -> list[Page]:
+        """Pages spread evenly over the unfiltered listing (seeded jitter), in offset order."""
+        total = self.overview.total
+        size = min(self.policy.page_limit, SAMPLE_SIZE)
+        if total <= size:
+            offsets = [0]
+        else:
+            rng = self.rng("samples")
+            span = total - size
+            jitter = max(span // (4 * SAMPLE_PAGES), 0)
+            offsets = sorted(
+                {
+                    0,
+                    span,
+                    *(
+                        min(span, i * span // (SAMPLE_PAGES - 1) + rng.randint(0, jitter))
+                        for i in range(1, SAMPLE_PAGES - 1)
+                    ),
+                }
+            )
+        return [fetch(self.client, offset=o, limit=size) for o in offsets]
+
+    def _candidate_midnights(self) -> list[dt.date]:
+        """Midnights inside the data, those with sampled records closest on both sides first."""
+        ov = self.overview
+        scored: dict[dt.date, int] = {}
+        fallback: list[dt.date] = []
+        for page in self.samples:
+            keys = page.order_keys()
+            for (a, *_), (b, *_) in itertools.pairwise(keys):
+                if utc_day(a) < utc_day(b):
+                    day = utc_day(b)
+                    score = max(midnight(day) - a, b - midnight(day))
+                    scored[day] = min(score, scored.get(day, score))
+            if keys:
+                fallback.append(utc_day(keys[0][0]) + dt.timedelta(days=1))
+        ranked = sorted(scored, key=lambda d: (scored[d], d)) + fallback
+        out: list[dt.date] = []
+        for day in ranked:
+            if ov.first_ts < midnight(day) <= ov.last_ts and day not in out:
+                out.append(day)
+        return out
+
+    def boundary(self, day: dt.date) -> Boundary:
+        before_page = fetch(self.client, window=Window(end=day), limit=1)
+        after_page = fetch(self.client, window=Window(start=day), limit=1)
+        offset = max(before_page.total - NEIGHBOURS, 0)
+        neighbours = fetch(self.client, offset=offset, limit=min(2 * NEIGHBOURS, self.policy.page_limit))
+        return Boundary(day, before_page.total, after_page.total, before_page, after_page, neighbours)
+
+    @cached_property
+    def boundaries(self) -> list[Boundary]:
+        """Up to three midnights inside the data, with records close to them when the data has any."""
+        if self.overview.total < 2:
+            return []
+        return [self.boundary(day) for day in self._candidate_midnights()[:BOUNDARIES]]
+
+    @cached_property
+    def midnight_record(self) -> tuple[dt.date, dict[str, Any]] | None:
+        """A record at exactly 00:00:00 UTC and its day, searched in samples then around midnights."""
+        for page in self.samples:
+            for record, key in zip(page.records, page.order_keys(), strict=False):
+                if key[0] % DAY == 0 and key[0] > self.overview.first_ts:
+                    return utc_day(key[0]), record
+        days = [b.day for b in self.boundaries]
+        days += [d for d in self._candidate_midnights() if d not in days]
+        first, span = self.overview.first_day, (self.overview.last_day - self.overview.first_day).days
+        if span > 1:  # then days spread over the whole range, at seeded places
+            rng = self.rng("midnights")
+            step = span / MIDNIGHT_SEARCH_DAYS
+            spread = [
+                first + dt.timedelta(days=1 + int(i * step + rng.random() * step) % span)
+                for i in range(MIDNIGHT_SEARCH_DAYS)
+            ]
+            days += [d for d in dict.fromkeys(spread) if d not in days]
+        days = days[: BOUNDARIES + 2 + MIDNIGHT_SEARCH_DAYS]
+        for day in days:
+            before = total_of(self.client, Window(end=day))
+            if before >= self.overview.total:
+                continue
+            page = fetch(self.client, offset=before, limit=1)
+            if page.records and page.order_keys()[0][0] == midnight(day):
+                return day, page.records[0]
+        return None
+
+    @cached_property
+    def paging_window(self) -> tuple[Window, int]:
+        """A window small enough to walk with one-record pages, found among days in the data."""
+        ov = self.overview
+        days = [ov.first_day, ov.last_day]
+        for b in self.boundaries:
+            days += [b.day - dt.timedelta(days=1), b.day]
+        candidates: list[tuple[Window, int]] = [(ALL, ov.total)]
+        for day in dict.fromkeys(days[:PAGING_CANDIDATES]):
+            window = Window(day, day + dt.timedelta(days=1))
+            candidates.append((window, total_of(self.client, window)))
+        enough = [c for c in candidates if c[1] >= 4]
+        if enough:
+            return min(enough, key=lambda c: c[1])
+        return max(candidates, key=lambda c: c[1])
+
+    def facts(self) -> dict[str, Any]:
+        """What was discovered so far (nothing is fetched for this), for the reports."""
+        known = self.__dict__
+        out: dict[str, Any] = {}
+        try:
+            if "overview" in known:
+                ov = self.overview
+                out["ratings"] = ov.total
+                if ov.total:
+                    out["first_rating"], out["last_rating"] = (
+                        ov.first_day.isoformat(),
+                        ov.last_day.isoformat(),
+                    )
+            if "policy" in known:
+                out["over_max_limit"] = self.policy.mode
+                out["max_limit"] = self.policy.max_limit
+            if "boundaries" in known:
+                out["probed_midnights"] = [b.day.isoformat() for b in self.boundaries]
+            if known.get("midnight_record") is not None:
+                out["midnight_record_day"] = self.midnight_record[0].isoformat()  # type: ignore[index]
+            if "paging_window" in known:
+                window, total = self.paging_window
+                out["paging_window"] = f"{window} ({total} ratings)"
+        except (ContractViolation, IndexError, KeyError):
+            pass
+        return out

@@ -1,0 +1,181 @@
+"""Pages of ``/ratings`` and ``/movies`` as the suite sees them, and walks over a listing.
+
+A :class:`Page` is only built from a 200 whose body has the envelope's shape; anything else is a
+:class:`ContractViolation` naming the exchange, so a broken envelope shows up as such in every
+clause that needed the page instead of as a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import ApiClient, ContractViolation, Exchange, Params
+
+RATINGS = "/ratings"
+MOVIES = "/movies"
+DAY = 86_400
+MAX_INT = 2**53 - 1
+
+
+def midnight(day: dt.date) -> int:
+    """Epoch seconds of 00:00:00 UTC on ``day``."""
+    return calendar.timegm(day.timetuple())
+
+
+def utc_day(ts: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=ts // DAY)
+
+
+def when(ts: int) -> str:
+    """An epoch timestamp as readable UTC, for messages."""
+    return f"{ts} ({(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=ts)).isoformat()}Z)"
+
+
+def _is_int(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and math.isfinite(value) and value.is_integer()
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A date window; ``None`` bounds are omitted from the request."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def params(self) -> list[tuple[str, str]]:
+        out = []
+        if self.start is not None:
+            out.append(("start_date", self.start.isoformat()))
+        if self.end is not None:
+            out.append(("end_date", self.end.isoformat()))
+        return out
+
+    def __str__(self) -> str:
+        return f"[{self.start or '-inf'}, {self.end or '+inf'})"
+
+
+ALL = Window()
+
+
+@dataclass
+class Page:
+    """One 200 page with a well-formed envelope."""
+
+    path: str
+    window: Window
+    requested_offset: int | None
+    requested_limit: int | None
+    records: list[dict[str, Any]]
+    offset: int
+    limit: int
+    total: int
+    exchange: Exchange
+    raw: dict[str, Any] = field(repr=False)
+
+    def order_keys(self) -> list[tuple[int, int, int]]:
+        """The ``(timestamp, userId, movieId)`` of each rating (a violation if they are not integers)."""
+        return [rating_key(r, self.exchange) for r in self.records]
+
+
+def rating_key(record: Any, exchange: Exchange) -> tuple[int, int, int]:
+    if not isinstance(record, dict) or not all(
+        _is_int(record.get(k)) for k in ("timestamp", "userId", "movieId")
+    ):
+        raise ContractViolation(
+            f"rating {str(record)[:120]} lacks integer timestamp/userId/movieId (REC-001)", exchange
+        )
+    return int(record["timestamp"]), int(record["userId"]), int(record["movieId"])
+
+
+def page_params(window: Window = ALL, offset: int | None = None, limit: int | None = None) -> Params:
+    params = window.params()
+    if offset is not None:
+        params.append(("offset", str(offset)))
+    if limit is not None:
+        params.append(("limit", str(limit)))
+    return params
+
+
+def fetch(
+    client: ApiClient,
+    path: str = RATINGS,
+    *,
+    window: Window = ALL,
+    offset: int | None = None,
+    limit: int | None = None,
+    cache: bool = True,
+) -> Page:
+    """GET one page; a :class:`ContractViolation` unless it is a 200 with a well-formed envelope."""
+    reply = client.get(path, page_params(window, offset, limit), cache=cache)
+    if reply.status != 200:
+        raise ContractViolation(f"expected 200 for a valid page request, got {reply.status}", reply.exchange)
+    body = reply.json()
+    if not isinstance(body, dict):
+        raise ContractViolation("the page is not a JSON object (ENV-001)", reply.exchange)
+    missing = [k for k in ("result", "offset", "limit", "total") if k not in body]
+    if missing:
+        raise ContractViolation(f"the envelope lacks {', '.join(missing)} (ENV-001)", reply.exchange)
+    if not isinstance(body["result"], list):
+        raise ContractViolation("the envelope's result is not an array (ENV-001)", reply.exchange)
+    bad = [k for k in ("offset", "limit", "total") if not _is_int(body[k])]
+    if bad:
+        raise ContractViolation(f"the envelope's {', '.join(bad)} not integer (ENV-001)", reply.exchange)
+    return Page(
+        path,
+        window,
+        offset,
+        limit,
+        body["result"],
+        int(body["offset"]),
+        int(body["limit"]),
+        int(body["total"]),
+        reply.exchange,
+        body,
+    )
+
+
+def total_of(client: ApiClient, window: Window = ALL, path: str = RATINGS) -> int:
+    """``total`` of a listing, from a one-record page."""
+    return fetch(client, path, window=window, limit=1).total
+
+
+@dataclass
+class Walk:
+    """A listing read page by page with a fixed requested page size."""
+
+    size: int
+    total: int
+    pages: list[Page]
+    complete: bool
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The pages' records concatenated, as a client advancing by the page size would get them."""
+        return concatenated(self.pages)
+
+
+def walk(client: ApiClient, path: str, window: Window, size: int, total: int, max_pages: int) -> Walk:
+    """Read ``[0, total)`` with pages of ``size`` at offsets 0, size, 2*size, ...
+
+    Advancing by the requested size (not by what came back) is deliberate: a short or long page is
+    then visible as a gap or an overlap. When the listing needs more than ``max_pages`` pages, only
+    the first and last ``max_pages // 2`` are read (``complete`` is then false).
+    """
+    offsets = list(range(0, total, size))
+    complete = len(offsets) <= max_pages
+    if not complete:
+        half = max_pages // 2
+        offsets = offsets[:half] + offsets[-half:]
+    pages = [fetch(client, path, window=window, offset=offset, limit=size) for offset in offsets]
+    return Walk(size, total, pages, complete)
+
+
+def concatenated(pages: Sequence[Page]) -> list[dict[str, Any]]:
+    return [record for page in pages for record in page.records]
