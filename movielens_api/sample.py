@@ -48,6 +48,7 @@ _NOUNS = [
 ]  # fmt: skip
 
 RATINGS_HEADER = "userId,movieId,rating,timestamp\n"
+CHUNK = 1 << 21  # rows per vectorised step where temporaries would otherwise cost GBs
 MOVIES_HEADER = ["movieId", "title", "genres"]
 
 
@@ -102,10 +103,14 @@ def _pairs(rng: np.random.Generator, n_ratings: int, n_users: int, n_movies: int
         Counts per user and per movie come from multinomials and the movie list is shuffled:
         exact, and several times faster than inverse-CDF look-ups for tens of millions of draws.
         """
-        users = np.repeat(np.arange(n_users, dtype=np.int64), rng.multinomial(size, user_p))
-        movies = np.repeat(np.arange(n_movies, dtype=np.int64), rng.multinomial(size, movie_p))
+        users = np.repeat(np.arange(n_users, dtype=np.int32), rng.multinomial(size, user_p))
+        movies = np.repeat(np.arange(n_movies, dtype=np.int32), rng.multinomial(size, movie_p))
         rng.shuffle(movies)
-        keys = users * n_movies + movies
+        keys = users.astype(np.int64)
+        del users
+        keys *= n_movies
+        keys += movies
+        del movies
         keys.sort()
         if size == 0:
             return keys
@@ -134,13 +139,21 @@ def _ratings(
     """Half stars (1..10) with MovieLens' marginal shares and per-movie/per-user bias."""
     quality = rng.normal(0.0, 0.7, n_movies)
     leniency = rng.normal(0.0, 0.5, n_users)
-    noise = rng.logistic(0.0, 0.6, user_idx.shape[0])
-    latent = quality[movie_idx] + leniency[user_idx] + noise
-    # Map the latent score to (0, 1) with a logistic CDF of matching spread, then onto the shares.
+    # A logistic CDF of matching spread maps the latent score to (0, 1), then onto the shares.
     spread = float(np.sqrt(0.7**2 + 0.5**2 + (np.pi * 0.6) ** 2 / 3) * np.sqrt(3) / np.pi)
-    u = 1.0 / (1.0 + np.exp(-latent / spread))
-    half = np.searchsorted(np.cumsum(RATING_SHARES) / RATING_SHARES.sum(), u, side="right") + 1
-    stars: np.ndarray = np.minimum(half, 10).astype(np.uint8)
+    cut = np.cumsum(RATING_SHARES) / RATING_SHARES.sum()
+    n = user_idx.shape[0]
+    stars = np.empty(n, dtype=np.uint8)
+    for start in range(0, n, CHUNK):  # in chunks: float temporaries stay small at 25M ratings
+        stop = min(n, start + CHUNK)
+        latent = rng.logistic(0.0, 0.6, stop - start)
+        latent += quality[movie_idx[start:stop]]
+        latent += leniency[user_idx[start:stop]]
+        latent *= -1.0 / spread
+        np.exp(latent, out=latent)
+        latent += 1.0
+        np.reciprocal(latent, out=latent)
+        stars[start:stop] = np.minimum(np.searchsorted(cut, latent, side="right") + 1, 10)
     return stars
 
 
@@ -156,15 +169,19 @@ def _timestamps(rng: np.random.Generator, n: int) -> np.ndarray:
     hour_weight = 1.0 + 0.8 * np.cos(2 * np.pi * (hour - 20) / 24)  # evening peak, morning trough
     hour_cum = np.cumsum(hour_weight / hour_weight.sum())
 
-    days = _sample_index(rng, day_cum, n).astype(np.int64)
-    hours = _sample_index(rng, hour_cum, n).astype(np.int64)
-    seconds = rng.integers(0, 3600, n, dtype=np.int64)
-    ts = YEAR_START + days * DAY + hours * 3600 + seconds
-    # Boundary cases for date windows: records exactly at 00:00:00 UTC of their day.
+    ts = np.empty(n, dtype=np.int64)
+    for start in range(0, n, CHUNK):
+        size = min(n, start + CHUNK) - start
+        days = _sample_index(rng, day_cum, size).astype(np.int64)
+        chunk = YEAR_START + days * DAY
+        # Boundary cases for date windows: some records exactly at 00:00:00 UTC of their day.
+        at_midnight = rng.random(size) < 0.002
+        seconds = _sample_index(rng, hour_cum, size) * 3600 + rng.integers(0, 3600, size)
+        chunk[~at_midnight] += seconds[~at_midnight]
+        ts[start : start + size] = chunk
     if n:
-        midnight = rng.random(n) < 0.002
-        midnight[rng.integers(0, n, min(n, 3))] = True
-        ts[midnight] = YEAR_START + days[midnight] * DAY
+        pick = rng.integers(0, n, min(n, 3))  # at least a few midnights even in tiny samples
+        ts[pick] -= (ts[pick] - YEAR_START) % DAY
     return ts
 
 
@@ -201,8 +218,8 @@ def generate(n_ratings: int = DEFAULT_RATINGS, seed: int = DEFAULT_SEED) -> Samp
     n_users, n_movies = _sizes(n_ratings)
     movie_ids, titles, genres = _movies(rng, n_movies)
     keys = _pairs(rng, n_ratings, n_users, n_movies)
-    user_idx = keys // n_movies
-    movie_idx = keys % n_movies
+    user_idx = (keys // n_movies).astype(np.int32)
+    movie_idx = (keys % n_movies).astype(np.int32)
     del keys
     half = _ratings(rng, user_idx, movie_idx, n_users, n_movies)
     ts = _timestamps(rng, n_ratings)
