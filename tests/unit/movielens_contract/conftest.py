@@ -1,0 +1,74 @@
+"""Fixtures for testing the contract suite: variant servers on loopback and in-process runner calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _contract_variants import Behaviour, Dataset, RunningServer, VariantApp, make_dataset
+from movielens_contract import cli
+
+USER = "airflow"
+PASSWORD = "airflow"
+_DATASET = make_dataset()
+
+
+@dataclass
+class Run:
+    """One in-process run of ``movielens-contract``."""
+
+    code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    def clause(self, clause_id: str) -> dict[str, Any]:
+        assert self.report is not None, f"no JSON report; stderr: {self.stderr}"
+        found = [c for c in self.report["clauses"] if c["id"] == clause_id]
+        assert found, f"{clause_id} did not run: {[c['id'] for c in self.report['clauses']]}"
+        return found[0]
+
+    def outcome(self, clause_id: str) -> str:
+        return str(self.clause(clause_id)["outcome"])
+
+    def outcomes(self) -> dict[str, str]:
+        assert self.report is not None, f"no JSON report; stderr: {self.stderr}"
+        return {c["id"]: c["outcome"] for c in self.report["clauses"]}
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningServer]]:
+    """Start variant servers (correct unless told otherwise); all are stopped after the test."""
+    servers: list[RunningServer] = []
+
+    def start(
+        behaviour: Behaviour | None = None, dataset: Dataset | None = None, **options: Any
+    ) -> RunningServer:
+        if behaviour is None:
+            behaviour = Behaviour(**options)
+        server = RunningServer(VariantApp(_DATASET if dataset is None else dataset, behaviour))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def run_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Run the runner in-process against ``url`` with a JSON report, capturing its output."""
+    counter = iter(range(1000))
+
+    def run(url: str, *args: str, user: str = USER, password: str = PASSWORD) -> Run:
+        report_path = tmp_path / f"report-{next(counter)}.json"
+        code = cli.main([url, "--user", user, "--password", password, "--json", str(report_path), *args])
+        out, err = capsys.readouterr()
+        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
+        return Run(code, out, err, report)
+
+    return run

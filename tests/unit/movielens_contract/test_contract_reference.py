@@ -1,0 +1,58 @@
+"""The reference server passes every clause; ``python -m movielens_contract.reference`` runs it."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+from movielens_contract import reference
+
+
+def _reference_app():
+    try:
+        from movielens_api.app import create_app
+        from movielens_api.store import Store
+    except ImportError as exc:
+        pytest.skip(f"the reference server (movielens_api.app.create_app) is not available yet: {exc}")
+    return create_app(Store.generated(100_000, 1), user="airflow", password="airflow")
+
+
+def test_reference_app_passes_every_clause(run_contract):
+    from _contract_variants import RunningServer
+
+    with RunningServer(_reference_app()) as server:
+        run = run_contract(server.url)
+    outcomes = run.outcomes()
+    assert run.code == 0, {k: run.clause(k)["message"] for k, v in outcomes.items() if v != "pass"}
+    not_passed = {k: v for k, v in outcomes.items() if v != "pass"}
+    assert not_passed == {"PAGE-006": "skip"}  # the reference clamps an over-maximum limit
+    assert run.report is not None
+    assert run.report["requests"] <= run.report["request_budget"]
+
+
+def test_reference_module_with_a_url_only_runs_the_suite(serve, capsys):
+    code = reference.main([serve().url, "--clause", "AUTH-001"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "starting the reference server" not in out
+    assert "AUTH-001" in out
+
+
+def test_reference_module_starts_checks_and_stops_the_server():
+    pytest.importorskip("movielens_api.cli", reason="the reference server's CLI is not available yet")
+    done = subprocess.run(
+        [sys.executable, "-m", "movielens_contract.reference", "--clause", "AUTH-001", "HEALTH-001"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "starting the reference server" in done.stdout
+    assert "CONFORMS" in done.stdout
+    port = int(re.search(r"http://127\.0\.0\.1:(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
+    with socket.socket() as sock:  # stopped: nothing listens on its port any more
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
