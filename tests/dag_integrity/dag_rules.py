@@ -19,16 +19,19 @@ serialized DAG's timetable: the SDK's timetable classes carry no scheduling logi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow.configuration import conf
 from airflow.timetables.base import DataInterval, TimeRestriction
+from sqlalchemy.engine import Engine
 
 from airflow_movielens.compat import AIRFLOW_V3
 
@@ -38,6 +41,10 @@ FIRST_RUNS = 3
 # DagBag records these refusals as "<ExceptionName>: <message>" import errors (both lines).
 _CYCLE_ERROR = "AirflowDagCycleException"
 _DUPLICATE_ERROR = "AirflowDagDuplicatedIdException"
+
+
+class ParseTimeIOError(RuntimeError):
+    """A DAG file reached for the network or the metastore while it was being parsed."""
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +69,47 @@ class ParsedDags:
     import_errors: dict[str, str] = field(default_factory=dict)
     #: absolute file path -> the dag_ids that file defines when parsed on its own.
     dag_ids_by_file: dict[str, list[str]] = field(default_factory=dict)
+    #: absolute file path -> network / metastore accesses attempted while that file was parsed.
+    io_attempts: dict[str, list[str]] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def refuse_io(attempts: list[str]) -> Iterator[None]:
+    """Refuse (and record) network connections, name lookups and metastore connections meanwhile.
+
+    Recorded as well as refused, so a DAG file that swallows the exception is still reported.
+    """
+
+    def refuse(what: str) -> Callable[..., Any]:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            shown = ", ".join(repr(a) for a in args[1:3] if not isinstance(a, socket.socket))
+            attempts.append(f"{what}({shown})" if what != "metastore connection" else what)
+            raise ParseTimeIOError(f"{what} while the DAG file was parsed")
+
+        return refused
+
+    with contextlib.ExitStack() as stack:
+        patch = stack.enter_context(_patching())
+        patch(socket.socket, "connect", refuse("socket connect"))
+        patch(socket.socket, "connect_ex", refuse("socket connect"))
+        patch(socket, "getaddrinfo", lambda *a, **k: refuse("name lookup")(None, *a, **k))
+        patch(Engine, "connect", refuse("metastore connection"))
+        yield
+
+
+@contextlib.contextmanager
+def _patching() -> Iterator[Callable[[Any, str, Any], None]]:
+    saved: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, value: Any) -> None:
+        saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    try:
+        yield patch
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
 
 
 def _dagbag(path: Path, root: Path) -> Any:
@@ -92,14 +140,20 @@ def parse_dags(folder: Path, files: Iterable[Path] | None = None) -> ParsedDags:
     targets = sorted(p.resolve() for p in files) if files is not None else [folder]
     parsed = ParsedDags()
     for target in targets:
-        bag = _dagbag(target, folder)
+        with refuse_io([]):
+            bag = _dagbag(target, folder)
         parsed.dags.update(bag.dags)
         parsed.import_errors.update(_absolute_errors(bag, folder))
-    # One bag per file: a dag_id claimed by two files is only visible when each is parsed alone.
+    # One bag per file: a dag_id claimed by two files is only visible when each is parsed alone, and
+    # I/O attempts are attributed to the file being parsed.
     dag_files = {str(Path(dag.fileloc).resolve()) for dag in parsed.dags.values()}
     dag_files |= set(parsed.import_errors) | {str(t) for t in targets if t.is_file()}
     for path in sorted(dag_files):
-        parsed.dag_ids_by_file[path] = sorted(_dagbag(Path(path), folder).dag_ids)
+        attempts: list[str] = []
+        with refuse_io(attempts):
+            parsed.dag_ids_by_file[path] = sorted(_dagbag(Path(path), folder).dag_ids)
+        if attempts:
+            parsed.io_attempts[path] = attempts
     return parsed
 
 
@@ -109,6 +163,8 @@ def _error_kind(text: str) -> str:
         return "cycle"
     if text.startswith(_DUPLICATE_ERROR) or head.startswith(_DUPLICATE_ERROR):
         return "duplicate"
+    if ParseTimeIOError.__name__ in head:
+        return "io"
     return "import"
 
 
@@ -123,11 +179,23 @@ def _last_line(text: str) -> str:
 
 
 def check_imports(parsed: ParsedDags) -> list[Violation]:
-    """Every DAG file imports without errors (cycles and taken ids: see their own rules)."""
+    """Every DAG file imports without errors (cycles, taken ids, parse-time I/O: their own rules)."""
     return [
         Violation("imports", path, _last_line(text))
         for path, text in sorted(parsed.import_errors.items())
         if _error_kind(text) == "import"
+    ]
+
+
+def check_no_parse_time_io(parsed: ParsedDags) -> list[Violation]:
+    """Parsing a DAG file touches neither the network nor the metastore.
+
+    DAG files are parsed every few seconds by the DAG processor (and again by every worker);
+    top-level API calls or Variable/Connection lookups there slow or break parsing everywhere.
+    """
+    return [
+        Violation("no_parse_time_io", path, "; ".join(sorted(set(attempts))))
+        for path, attempts in sorted(parsed.io_attempts.items())
     ]
 
 
@@ -280,6 +348,7 @@ def check_data_intervals(parsed: ParsedDags) -> list[Violation]:
 #: Every rule by name, in the order they are reported.
 RULES: Mapping[str, Callable[[ParsedDags], list[Violation]]] = {
     "imports": check_imports,
+    "no_parse_time_io": check_no_parse_time_io,
     "unique_dag_ids": check_unique_dag_ids,
     "no_cycles": check_no_cycles,
     "retries": check_retries,

@@ -28,6 +28,7 @@ BROKEN = Path(__file__).resolve().parent / "broken_dags"
 #: rule -> (fixture files parsed together, the subject the violation must name)
 CASES: dict[str, tuple[list[str], str]] = {
     "imports": (["import_error.py"], str(BROKEN / "import_error.py")),
+    "no_parse_time_io": (["top_level_network.py"], str(BROKEN / "top_level_network.py")),
     "unique_dag_ids": (["duplicate_id_a.py", "duplicate_id_b.py"], "broken_duplicate_id"),
     "no_cycles": (["cycle.py"], str(BROKEN / "cycle.py")),
     "retries": (["no_retries.py"], "broken_no_retries.fails_on_first_error"),
@@ -62,6 +63,7 @@ def test_violation_details_say_what_is_wrong() -> None:
     details = {v.rule: v.detail for v in check_all(parsed)}
 
     assert "movielens_no_such_module" in details["imports"]
+    assert details["no_parse_time_io"] == "name lookup('127.0.0.1', 9)"
     assert "duplicate_id_a.py" in details["unique_dag_ids"]
     assert "duplicate_id_b.py" in details["unique_dag_ids"]
     assert "Cycle detected" in details["no_cycles"]
