@@ -280,7 +280,7 @@ def test_test_connection_success(connection, mocked, sleeps):
     assert ok is True
     assert "42 ratings" in message
     assert len(mocked.calls) == 1
-    assert mocked.calls[0].request.params["limit"] == "1"
+    assert mocked.calls[0].request.params == {"offset": "0", "limit": "1"}
 
 
 def test_test_connection_failure_is_one_request_without_secret(connection, mocked, sleeps):
@@ -292,6 +292,21 @@ def test_test_connection_failure_is_one_request_without_secret(connection, mocke
     assert PASSWORD not in message
     assert len(mocked.calls) == 1
     assert sleeps == []
+
+
+def test_test_connection_reports_unknown_connection(monkeypatch, mocked, sleeps):
+    monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_CONN", raising=False)
+    ok, message = MovielensHook("no_such_conn", sleep=sleeps).test_connection()
+    assert ok is False
+    assert "no_such_conn" in message
+    assert len(mocked.calls) == 0
+
+
+def test_test_connection_rejects_malformed_answer(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json={"result": []})
+    ok, message = make_hook(sleeps).test_connection()
+    assert ok is False
+    assert message == f"GET {RATINGS}?offset=0&limit=1: 'total' is missing or not a non-negative integer"
 
 
 # -- retries ---------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def test_empty_input_gives_empty_ranking_with_columns():
         ranking = rank_movies_by_rating(empty)
         assert ranking.empty
         assert ranking.to_csv() == "movieId,avg_rating,num_ratings\n"
+        assert ranking.index.dtype == "int64"
+        assert ranking.dtypes.to_dict() == {"avg_rating": "float64", "num_ratings": "int64"}
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])

@@ -127,9 +127,10 @@ def test_deferrable_rejects_invalid_window_before_deferring():
         op.execute(ctx())
 
 
-def test_execute_complete_success():
+def test_execute_complete_success(logs):
     event = {"status": "success", "start_date": "2024-01-01", "end_date": "2024-01-02"}
     assert sensor().execute_complete(ctx(), event) is None
+    assert "Found ratings for [2024-01-01, 2024-01-02)" in logs.messages
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_execute_complete_success():
             "invalid credentials",
         ),
         ({"status": "error"}, "Waiting for MovieLens ratings failed"),
-        (None, "no event"),
+        (None, "^Waiting for MovieLens ratings failed: the trigger sent no event$"),
     ],
 )
 def test_execute_complete_error_is_clear(event, match):

@@ -1,0 +1,59 @@
+"""Window helpers: coercion edge cases, default_args detection and the empty-window explanation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from airflow_movielens.dates import (
+    DEFAULT_END_DATE,
+    DEFAULT_START_DATE,
+    coerce_date,
+    coerce_window,
+    empty_window_message,
+    window_argument,
+)
+
+
+def test_none_stays_unbounded():
+    assert coerce_date(None, "start_date") is None
+    assert coerce_window(None, "2024-01-01") == (None, "2024-01-01")
+    assert coerce_window("2024-01-01", None) == ("2024-01-01", None)
+
+
+def test_equal_bounds_are_an_empty_but_valid_window():
+    assert coerce_window(date(2024, 1, 1), "2024-01-01") == ("2024-01-01", "2024-01-01")
+
+
+def test_error_names_the_argument():
+    with pytest.raises(ValueError, match=r"^end_date must be a date as YYYY-MM-DD, got '2024-1-1'$"):
+        coerce_date("2024-1-1", "end_date")
+    with pytest.raises(ValueError, match=r"^start_date is not a valid calendar date: '2023-02-29'$"):
+        coerce_date("2023-02-29", "start_date")
+    with pytest.raises(TypeError, match=r"^start_date must be .* got float$"):
+        coerce_date(1.5, "start_date")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^start_date \(2024-01-02\) is after end_date \(2024-01-01\)"):
+        coerce_window("2024-01-02", "2024-01-01")
+
+
+def test_window_argument_ignores_default_args_value():
+    dag_start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    default_args = {"start_date": dag_start}
+    assert window_argument(dag_start, "start_date", default_args, DEFAULT_START_DATE) == DEFAULT_START_DATE
+    assert window_argument(None, "end_date", default_args, DEFAULT_END_DATE) == DEFAULT_END_DATE
+    other = datetime(2020, 1, 1, tzinfo=timezone.utc)  # equal but passed explicitly: kept
+    assert window_argument(other, "start_date", default_args, DEFAULT_START_DATE) is other
+    assert window_argument("2024-01-01", "start_date", None, DEFAULT_START_DATE) == "2024-01-01"
+    assert window_argument("{{ ds }}", "end_date", default_args, DEFAULT_END_DATE) == "{{ ds }}"
+
+
+def test_empty_window_message_explains_the_fix():
+    message = empty_window_message("2024-03-01")
+    assert message.startswith("The window [2024-03-01, 2024-03-01) is empty because start_date == end_date.")
+    for phrase in (
+        "zero-length data intervals",
+        "CronDataIntervalTimetable('@daily', timezone='UTC')",
+        "DeltaDataIntervalTimetable(timedelta(days=1))",
+    ):
+        assert phrase in message
