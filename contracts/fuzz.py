@@ -3,8 +3,9 @@
 schemathesis turns ``openapi.yaml`` into hypothesis strategies of requests, valid (positive) and
 invalid (negative) ones. Generation is seeded with the run's seed, has no example database and no
 shrinking, and a fixed number of examples per endpoint and mode, so a run is reproducible and its
-request count bounded. Requests go through their own session (schemathesis strips its credentials
-for its authentication cases) but count against the suite's budget.
+request count bounded. Requests go through the suite's session, with the credentials set on it for
+the duration (schemathesis removes them itself for its unauthenticated cases), and count against
+the suite's budget.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ def run(client: ApiClient, seed: int, examples: int) -> list[FuzzCase]:
     from schemathesis import GenerationMode
 
     schema = schemathesis.openapi.from_path(str(spec.SPEC_PATH), config=schemathesis.Config())
-    session = requests.Session()
-    session.trust_env = False
-    session.auth = client.auth_for("valid")
+    session = client.session
+    saved_auth, session.auth = session.auth, client.auth_for("valid")
     cases: list[FuzzCase] = []
 
     def explore(operation: Any, path: str, mode: Any) -> None:
@@ -68,7 +68,7 @@ def run(client: ApiClient, seed: int, examples: int) -> list[FuzzCase]:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 explore(schema[path]["GET"], path, mode)
     finally:
-        session.close()
+        session.auth = saved_auth
     return cases
 
 

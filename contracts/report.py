@@ -233,7 +233,10 @@ def render_html(results: list[ClauseResult], meta: dict[str, Any]) -> str:
         rows.append(
             f"<tr><td>{e(r.id)}</td><td>{e(r.level)}</td><td class='{css}'>{label}</td><td>{detail}</td></tr>"
         )
-    meta_rows = "".join(f"<tr><td>{e(str(k))}</td><td>{e(str(v))}</td></tr>" for k, v in meta.items())
+    meta_rows = "".join(
+        f"<tr><td>{e(str(k))}</td><td>{e(json.dumps(v) if isinstance(v, (dict, list)) else str(v))}</td></tr>"
+        for k, v in meta.items()
+    )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>MovieLens API contract report</title><style>{_CSS}</style></head><body>"

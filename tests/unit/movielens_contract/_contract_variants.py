@@ -37,6 +37,8 @@ FAULTS: dict[str, str] = {
     "paging_off_by_one": "pages start one record after the requested offset",
     "inclusive_end": "end_date is inclusive: the whole end day is in the window",
     "local_time": "dates are read as midnight in UTC+9, not UTC",
+    "local_time_west": "dates are read as midnight in UTC-5, not UTC",
+    "end_inclusive_instant": "end_date includes a record at exactly its midnight (timestamp <= end)",
     "exclusive_start": "start_date is exclusive at the instant: records at exactly midnight are dropped",
     "total_is_page_length": "total is the number of records on the page",
     "limit_ignored": "limit is echoed but the page always holds the default page size",
@@ -310,7 +312,9 @@ class VariantApp:
         if day.year < 1970 and self.has("pre_epoch_500"):
             raise ArithmeticError("dates before the epoch are not supported")
         ts = _midnight(day)
-        return ts - 9 * 3600 if self.has("local_time") else ts
+        if self.has("local_time"):
+            return ts - 9 * 3600
+        return ts + 5 * 3600 if self.has("local_time_west") else ts
 
     def _paging(self, query: dict[str, list[str]]) -> tuple[int, int, int]:
         offset = self._int(query, "offset", 0, 0)
@@ -382,6 +386,8 @@ class VariantApp:
         if self.has("exclusive_start") and start is not None:
             lo = bisect.bisect_right(self._ts, start)
         hi = len(self._ts) if end is None else bisect.bisect_left(self._ts, end)
+        if self.has("end_inclusive_instant") and end is not None:
+            hi = bisect.bisect_right(self._ts, end)
         hi = max(lo, hi)
         total = hi - lo
         rows = self._ordered(lo, hi)

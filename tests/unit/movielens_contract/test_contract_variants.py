@@ -15,6 +15,8 @@ CATALOGUE: dict[str, tuple[str, dict]] = {
     "clamp_not_echoed": ("PAGE-005", {"max_limit": 50}),
     "inclusive_end": ("WIN-001", {}),
     "local_time": ("WIN-003", {}),
+    "local_time_west": ("WIN-003", {}),
+    "end_inclusive_instant": ("WIN-004", {}),
     "exclusive_start": ("WIN-004", {}),
     "start_eq_end_not_empty": ("WIN-006", {}),
     "start_after_end_ok": ("WIN-007", {}),
