@@ -111,18 +111,18 @@ def test_cycle_rule_also_checks_dags_built_in_code() -> None:
     assert check_no_cycles(ParsedDags(dags={dag.dag_id: dag})) == []
 
 
-def test_string_daily_schedule_is_flagged_on_airflow_3_only() -> None:
-    """``schedule="@daily"``: a zero-length interval on Airflow 3, a whole day on Airflow 2.11."""
+@pytest.mark.parametrize("schedule", ["@daily", dt.timedelta(days=1)], ids=["string-daily", "timedelta"])
+def test_shorthand_daily_schedule_is_flagged_on_airflow_3_only(schedule: object) -> None:
+    """``"@daily"`` and ``timedelta(days=1)``: zero-length intervals on Airflow 3, a day on 2.11."""
     DAG, EmptyOperator = _dag_module()
-    with DAG(
-        "string_daily", schedule="@daily", start_date=dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
-    ) as dag:
+    start = dt.datetime(2019, 1, 1, tzinfo=dt.timezone.utc)
+    with DAG("shorthand_daily", schedule=schedule, start_date=start) as dag:
         EmptyOperator(task_id="t")
 
     violations = check_data_intervals(ParsedDags(dags={dag.dag_id: dag}))
 
     if AIRFLOW_V3:
-        assert [v.subject for v in violations] == ["string_daily"]
-        assert "CronTriggerTimetable" in violations[0].detail
+        assert [v.subject for v in violations] == ["shorthand_daily"]
+        assert "TriggerTimetable" in violations[0].detail  # CronTriggerTimetable / DeltaTriggerTimetable
     else:
         assert violations == []
