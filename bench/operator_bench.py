@@ -2,8 +2,9 @@
 
 Each measurement runs in a fresh interpreter (``bench.operator_child``) so peaks do not mix. The
 child takes its baseline after importing everything both modes need; the figure is the peak
-resident set (``ru_maxrss``) minus that baseline. Windows holding about N ratings are found on
-the served dataset through the API's ``total``; the actual counts are reported.
+resident set during the fetch minus that baseline (how the peak is read: ``operator_child``).
+Windows holding about N ratings are found on the served dataset through the API's ``total``; the
+actual counts are reported.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def run(datasets: Datasets, logs: Path, profile: Profile, airflow_home: Path) ->
                     )
                 },
                 "repetitions": len(runs["operator"]),
+                "method": runs["operator"][0]["method"] if runs["operator"] else "",
             }
     return {
         "source_size": profile.operator_source_size,

@@ -298,6 +298,9 @@ def _operator_table(op: dict[str, Any]) -> list[str]:
                 f"{c['operator_output_mb']:,.0f} MB",
             )
         )
+    methods = sorted({c.get("method", "") for c in op["counts"].values()} - {""})
+    if methods:
+        out += ["", f"Peak read as: {', '.join(methods)}."]
     if op.get("errors"):
         out += ["", "Errors: " + "; ".join(op["errors"])]
     return out
