@@ -412,6 +412,12 @@ def faulty_movielens_api(
     )
 
 
+@pytest.fixture(scope="session")
+def fault_max_streak() -> int:
+    """Most faults in a row ``faulty_movielens_api`` injects: more attempts than this always get through."""
+    return FAULT_MAX_STREAK
+
+
 @pytest.fixture
 def movielens_conn(movielens_api: ApiServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """``movielens_default`` pointing at ``movielens_api`` (env-var connection, JSON form)."""
