@@ -29,6 +29,9 @@ PACKAGES = (
 )
 
 
+MEASURED_PATHS = ("airflow_movielens", "movielens_api", "bench")
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -54,15 +57,16 @@ def _git(repo: Path) -> str:
             text=True,
             timeout=10,
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(  # only the measured code: other uncommitted work is irrelevant here
+            ["git", "-C", str(repo), "status", "--porcelain", "--", *MEASURED_PATHS],
             capture_output=True,
             text=True,
             timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return f"{head}{' (uncommitted changes)' if dirty else ''}" if head else "unknown"
+    note = f" (uncommitted changes in {', '.join(MEASURED_PATHS)})" if dirty else ""
+    return f"{head}{note}" if head else "unknown"
 
 
 def load_average() -> str:
