@@ -1,19 +1,22 @@
 """In-process comparison: both WSGI apps called directly, the same queries, no sockets.
 
 Over HTTP both servers pay the same connection, parsing and transfer costs, which dilute the
-ratio; called in-process through ``werkzeug.test.Client`` (identical overhead on both sides), the
-timing is the app's own per-request work: the reference's index lookup + serialisation against
-the seed approach's whole-table masks + ``to_dict`` + ``jsonify``.
+ratio. Here each WSGI app is called directly with a WSGI environ built before the clock starts
+(``werkzeug.test.EnvironBuilder``), and the clock covers the call and joining the body: the app's
+own per-request work, i.e. the reference's index lookup + serialisation against the seed
+approach's whole-table masks + ``to_dict`` + ``jsonify``.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.test import Client
+from werkzeug.test import EnvironBuilder
 
 from . import columnar_cache, seed_baseline
 from .processes import PASSWORD, USER
@@ -33,20 +36,47 @@ def reference_app(data_dir: Path) -> Any:
     return create_app(store, user=USER, password=PASSWORD)
 
 
-def _run(client: Client, queries: list[Query], max_seconds: float) -> list[float]:
+def _environ(query: Query) -> dict[str, Any]:
+    builder = EnvironBuilder(path="/ratings", query_string=query.params(), headers=AUTH)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _call(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[str, bytes]:
+    """One WSGI call on a fresh copy of ``environ`` (apps annotate the environ they get)."""
+    status: list[str] = []
+
+    def start_response(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        status.append(code)
+        return lambda data: None
+
+    env = dict(environ)
+    env["wsgi.input"] = io.BytesIO()
+    chunks = app(env, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return status[0], body
+
+
+def _run(app: Callable[..., Any], queries: list[Query], max_seconds: float) -> list[float]:
+    environs = [_environ(q) for q in queries]
+    for environ in environs[:3]:  # warm-up
+        _call(app, environ)
     latencies: list[float] = []
-    for query in queries[:3]:  # warm-up
-        client.get(query.path(), headers=AUTH)
     started = time.perf_counter()
-    for query in queries:
+    for query, environ in zip(queries, environs, strict=True):
         if latencies and time.perf_counter() - started > max_seconds:
             break
         t0 = time.perf_counter()
-        response = client.get(query.path(), headers=AUTH)
-        body = response.get_data()
+        status, body = _call(app, environ)
         elapsed = time.perf_counter() - t0
-        if response.status_code != 200 or not body:
-            raise RuntimeError(f"in-process {query.path()} answered {response.status_code}")
+        if not status.startswith("200") or not body:
+            raise RuntimeError(f"in-process {query.path()} answered {status}")
         latencies.append(elapsed)
     return latencies
 
@@ -54,10 +84,10 @@ def _run(client: Client, queries: list[Query], max_seconds: float) -> list[float
 def compare(data_dir: Path, plans: dict[int, list[Query]], profile: Profile) -> dict[str, Any]:
     """Median per-request time of both apps per limit, with per-repetition ratios."""
     try:
-        ref = Client(reference_app(data_dir))
+        ref = reference_app(data_dir)
     except Exception as exc:  # reported in the table rather than failing the section
         return {"error": f"reference app unavailable in-process: {exc}"}
-    base = Client(seed_baseline.create_app(data_dir))
+    base = seed_baseline.create_app(data_dir)
     count = min(profile.latency_requests, 50)
     limits: dict[str, Any] = {}
     for _ in bounded(profile.latency_reps, profile.latency_rep_seconds * 2 * len(plans)):
