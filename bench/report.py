@@ -352,40 +352,28 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
     written: list[str] = []
     server = results.get("server", {}).get("sizes")
     if server:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for size, s in server.items():
-            limits = [int(x) for x in s["limits"]]
-            line = ax.plot(
-                limits,
-                [e["ref_median_ms"] for e in s["limits"].values()],
-                "o-",
-                label=f"reference {_n(size)} (median)",
-            )[0]
-            ax.plot(
-                limits,
-                [e["ref_p99_ms"] for e in s["limits"].values()],
-                "v:",
-                color=line.get_color(),
-                alpha=0.6,
-                label=f"reference {_n(size)} (p99)",
-            )
-            if any("base_median_ms" in e for e in s["limits"].values()):
-                ax.plot(
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
+        for ax, stat in zip(axes, ("median", "p99"), strict=True):
+            for size, s in server.items():
+                limits = [int(x) for x in s["limits"]]
+                line = ax.plot(
                     limits,
-                    [e.get("base_median_ms", math.nan) for e in s["limits"].values()],
-                    "s--",
-                    color=line.get_color(),
-                    label=f"seed approach {_n(size)} (median)",
-                )
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="page size (records)",
-            ylabel="latency (ms)",
-            title="GET /ratings page latency over loopback HTTP",
-        )
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+                    [e[f"ref_{stat}_ms"] for e in s["limits"].values()],
+                    "o-",
+                    label=f"reference, {_n(size)} ratings",
+                )[0]
+                if any(f"base_{stat}_ms" in e for e in s["limits"].values()):
+                    ax.plot(
+                        limits,
+                        [e.get(f"base_{stat}_ms", math.nan) for e in s["limits"].values()],
+                        "s--",
+                        color=line.get_color(),
+                        label=f"seed approach, {_n(size)} ratings",
+                    )
+            ax.set(xscale="log", yscale="log", xlabel="page size (records)", title=f"{stat} latency")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0].set_ylabel("ms per GET /ratings page (loopback HTTP)")
+        axes[0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(out / "server_latency.png", dpi=110)
         plt.close(fig)
@@ -404,6 +392,8 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
             ylabel="seconds",
             title="start-up to /health 200",
         )
+        a1.axhline(30, color="C0", linestyle=":", linewidth=1, label="CSV target at 25M (30 s)")
+        a1.axhline(5, color="C1", linestyle=":", linewidth=1, label="cache target at 25M (5 s)")
         a1.legend(fontsize=8)
         width = 0.8 / len(MEMORY_STATES)
         for j, state in enumerate(MEMORY_STATES):
@@ -435,7 +425,7 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
         ax.bar(
             [i + 0.2 for i in x], [hook["batches"][b]["naive_rps"] for b in batches], 0.4, label="seed loop"
         )
-        ax.axhline(hook["one_request_rps"], color="k", linestyle="--", label="one request (lower bound)")
+        ax.axhline(hook["one_request_rps"], color="k", linestyle="--", label="one request (whole window)")
         ax.set(
             xticks=list(x),
             xticklabels=[f"{int(b):,}" for b in batches],
@@ -476,7 +466,7 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
         clients = [lv["clients"] for lv in load]
         a1.plot(clients, [lv["throughput_rps"] for lv in load], "o-")
-        a1.set(xlabel="concurrent clients", ylabel="requests / s", title="throughput")
+        a1.set(xlabel="concurrent clients", ylabel="requests / s", title="throughput", ylim=(0, None))
         a2.plot(clients, [lv["p99_ms"] for lv in load], "o-", label="p99")
         a2.plot(clients, [lv["median_ms"] for lv in load], "s--", label="median")
         for lv in load:
