@@ -75,7 +75,9 @@ class MovielensRatingsTrigger(BaseTrigger):
         window = {"start_date": self.start_date, "end_date": self.end_date}
         while True:
             try:
-                found = await sync_to_async(self._check)()
+                # A pool thread of this event loop (not asgiref's single shared thread): pokes of many
+                # triggers run side by side, and nothing outlives the loop.
+                found = await sync_to_async(self._check, thread_sensitive=False)()
             except MovielensAPIError as exc:
                 yield _event(
                     {"status": "error", "status_code": exc.status_code, "message": str(exc), **window}
