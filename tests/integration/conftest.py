@@ -59,6 +59,7 @@ FAULT_MAX_STREAK = int(FAULT_SETTINGS["MOVIELENS_FAULT_MAX_STREAK"])
 
 STARTUP_TIMEOUT_S = float(os.environ.get("MOVIELENS_STARTUP_TIMEOUT", "120"))
 DOCKER_PROBE_TIMEOUT_S = 20.0
+BASE_IMAGE_PULL_TIMEOUT_S = 300.0
 
 _MODE_KEY = pytest.StashKey[tuple[str, str]]()
 
@@ -138,6 +139,22 @@ def docker_unusable_reason() -> str | None:
     if detect_compose_command() is None:
         return "no compose command (neither `docker compose` nor `docker-compose`)"
     return None
+
+
+def base_image_unavailable_reason() -> str | None:
+    """None when the server image's base (MOVIELENS_BASE_IMAGE) is present or can be pulled."""
+    image = os.environ.get("MOVIELENS_BASE_IMAGE") or "python:3.11-slim"
+    inspected = _run_quietly(["docker", "image", "inspect", image], DOCKER_PROBE_TIMEOUT_S)
+    if inspected is not None and inspected.returncode == 0:
+        return None
+    pulled = _run_quietly(["docker", "pull", "--quiet", image], BASE_IMAGE_PULL_TIMEOUT_S)
+    if pulled is not None and pulled.returncode == 0:
+        return None
+    detail = (pulled.stderr.strip().splitlines() or [""])[-1] if pulled is not None else "timed out"
+    return (
+        f"base image {image} is not available ({detail[:150]}); build a local one with "
+        "docker/build-base-image.sh and set MOVIELENS_BASE_IMAGE (see .ci/run)"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -352,7 +369,7 @@ def _integration_backend(request: pytest.FixtureRequest, movielens_credentials: 
     if requested == "process":
         backend, reason = _Backend("process"), f"{MODE_ENV}=process"
     else:
-        unusable = docker_unusable_reason()
+        unusable = docker_unusable_reason() or base_image_unavailable_reason()
         if unusable is not None and requested == "docker":
             pytest.fail(f"{MODE_ENV}=docker but containers cannot be used: {unusable}", pytrace=False)
         if unusable is not None:
@@ -364,8 +381,9 @@ def _integration_backend(request: pytest.FixtureRequest, movielens_credentials: 
             except Exception as exc:
                 if requested == "docker":
                     pytest.fail(f"{MODE_ENV}=docker but the containers did not start:\n{exc}", pytrace=False)
-                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                backend, reason = _Backend("process"), f"auto: container set-up failed: {first_line[:200]}"
+                lines = [line.strip(' "') for line in str(exc).splitlines() if line.strip(' ".')]
+                detail = lines[-1] if lines else type(exc).__name__  # compose ends with the actual error
+                backend, reason = _Backend("process"), f"auto: container set-up failed: {detail[:200]}"
     request.config.stash[_MODE_KEY] = (backend.mode, reason)
     request.getfixturevalue("record_testsuite_property")("integration_mode", backend.mode)
     return backend
