@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, TypeGuard
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -85,14 +84,6 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _strip_credentials(url: str) -> str:
-    """Remove any ``user:password@`` part from a URL so it can be logged and shown in errors."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -180,11 +171,8 @@ class MovielensHook(BaseHook):
         self.max_retry_after = float(max_retry_after)
         self._sleep = sleep
         # backoff_base * 2**(attempt-1) plus up to backoff_base of jitter; capped in _wait.
-        self._backoff = wait_exponential(multiplier=self.backoff_base, max=self.backoff_max) + wait_random(
-            0, self.backoff_base
-        )
-        self._session: requests.Session | None = None
-        self._base_url: str | None = None
+        self._backoff = wait_exponential(multiplier=self.backoff_base) + wait_random(0, self.backoff_base)
+        self._conn: tuple[requests.Session, str] | None = None
         self._secret: str | None = None
 
     # -- Airflow connection form ------------------------------------------------------------------
@@ -198,7 +186,7 @@ class MovielensHook(BaseHook):
 
     def get_conn(self) -> tuple[requests.Session, str]:
         """Return the cached ``(session, base_url)``, reading the connection on first use."""
-        if self._session is None or self._base_url is None:
+        if self._conn is None:
             conn = self.get_connection(self.conn_id)
             schema = conn.schema or self.DEFAULT_SCHEMA
             host = conn.host or self.DEFAULT_HOST
@@ -216,16 +204,14 @@ class MovielensHook(BaseHook):
             if conn.login:
                 session.auth = (conn.login, conn.password or "")
             self._secret = conn.password or None
-            self._base_url = f"{schema}://{host}:{port}"
-            self._session = session
-        return self._session, self._base_url
+            self._conn = (session, f"{schema}://{host}:{port}")
+        return self._conn
 
     def close(self) -> None:
         """Close the HTTP session; the next call opens a new one."""
-        if self._session is not None:
-            self._session.close()
-        self._session = None
-        self._base_url = None
+        if self._conn is not None:
+            self._conn[0].close()
+        self._conn = None
 
     def __enter__(self) -> MovielensHook:
         return self
@@ -268,8 +254,8 @@ class MovielensHook(BaseHook):
         """Whether the window holds at least one rating; one request with ``limit=1``."""
         params = _window_params(start_date, end_date)
         body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
-        records, total, _ = self._parse_envelope(body, url)
-        return total > 0 or bool(records)
+        _, total, _ = self._parse_envelope(body, url)
+        return total > 0
 
     def test_connection(self) -> tuple[bool, str]:
         """Check credentials and reachability with one cheap request (``GET /ratings?limit=1``)."""
@@ -280,7 +266,7 @@ class MovielensHook(BaseHook):
             return False, self._redact(str(exc))
         except Exception as exc:  # the connection form shows the message instead of a stack trace
             return False, self._redact(f"{type(exc).__name__}: {exc}")
-        return True, f"Connected to {_strip_credentials(self._base_url or '')}: {total} ratings available."
+        return True, f"Connected to {self.get_conn()[1]}: {total} ratings available."
 
     # -- requests and retries ---------------------------------------------------------------------
 
@@ -306,8 +292,8 @@ class MovielensHook(BaseHook):
         try:
             return retrying(self._get_once, session, url, params)
         except requests.RequestException as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            message = f"GET {_strip_credentials(url)} failed after {attempts} attempt(s): "
+            attempts = retrying.statistics["attempt_number"]
+            message = f"GET {url} failed after {attempts} attempt(s): "
             message += type(exc).__name__
             if isinstance(exc, requests.Timeout):
                 message += f" (timeouts: connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
@@ -317,7 +303,7 @@ class MovielensHook(BaseHook):
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
         response = session.get(url, params=params, timeout=self.timeout)
-        safe_url = _strip_credentials(response.url or url)
+        safe_url = response.url  # built from base_url, which never holds credentials
         if not response.ok:
             raise self._api_error(response, safe_url)
         try:
@@ -358,15 +344,18 @@ class MovielensHook(BaseHook):
 
     def _wait(self, retry_state: RetryCallState) -> float:
         """Backoff before the next attempt: the server's ``Retry-After`` (capped) or exponential + jitter."""
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        assert retry_state.outcome is not None  # tenacity calls wait after an attempt
+        exc = retry_state.outcome.exception()
         if isinstance(exc, MovielensAPIError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
         return min(self.backoff_max, float(self._backoff(retry_state)))
 
     def _log_retry(self, retry_state: RetryCallState) -> None:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        assert retry_state.outcome is not None
+        assert retry_state.next_action is not None
+        exc = retry_state.outcome.exception()
         reason = str(exc) if isinstance(exc, MovielensError) else type(exc).__name__
-        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        wait = retry_state.next_action.sleep
         self.log.warning(
             "Attempt %d/%d failed (%s); retrying in %.2f s",
             retry_state.attempt_number,
@@ -486,11 +475,13 @@ def _is_about_limit(exc: MovielensAPIError) -> bool:
 
 
 def _order_key(record: Record, order: tuple[str, ...], url: str, position: int) -> tuple[Any, ...]:
-    values = tuple(record.get(field) for field in order)
-    for field, value in zip(order, values, strict=True):
+    values = []
+    for field in order:
+        value = record.get(field)
         if not _is_number(value):
             raise MovielensResponseError(f"GET {url}: record {position} has no numeric {field!r}")
-    return values
+        values.append(value)
+    return tuple(values)
 
 
 def _window_params(start_date: DateLike, end_date: DateLike) -> dict[str, Any]:

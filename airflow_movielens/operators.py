@@ -37,7 +37,7 @@ class _RecordWriter:
     def __init__(self, handle: IO[bytes], output_format: str) -> None:
         self._handle = handle
         self._lines = output_format == "jsonl"
-        self._first = True
+        self._separator = b""  # before the next record of a JSON array
         if not self._lines:
             handle.write(b"[")
 
@@ -47,9 +47,8 @@ class _RecordWriter:
         if self._lines:
             self._handle.write(b"".join(orjson.dumps(record) + b"\n" for record in records))
             return
-        body = b",".join(orjson.dumps(record) for record in records)
-        self._handle.write(body if self._first else b"," + body)
-        self._first = False
+        self._handle.write(self._separator + b",".join(orjson.dumps(record) for record in records))
+        self._separator = b","
 
     def close(self) -> None:
         if not self._lines:
@@ -103,8 +102,8 @@ class MovielensFetchRatingsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         start, end = coerce_window(self.window_start, self.window_end)
-        if start is not None and start == end:
-            self.log.warning("%s", empty_window_message(start))
+        if start == end:
+            self.log.warning(empty_window_message(str(start)))
         self.log.info("Fetching ratings for [%s, %s) into %s", start, end, self.output_path)
         count = 0
         with MovielensHook(self.conn_id, **self.hook_params) as hook:
@@ -118,7 +117,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
                         "Fetched %d of %d ratings (%.1f%%)",
                         count,
                         page.total,
-                        100.0 * count / page.total if page.total else 100.0,
+                        100.0 * count / page.total,  # pages are never empty, so total > 0
                     )
                 writer.close()
         self.log.info("Wrote %d ratings to %s", count, self.output_path)
@@ -192,7 +191,7 @@ class MovielensRankMoviesOperator(BaseOperator):
         if self.conn_id is not None:
             ranking["title"] = ranking.index.map(self._titles(set(ranking.index.tolist())))
         with atomic_writer(self.output_path) as handle:
-            handle.write(ranking.to_csv(index=True).encode("utf-8"))
+            handle.write(ranking.to_csv(index=True).encode())
         self.log.info(
             "Ranked %d movies from %d ratings into %s", len(ranking), len(ratings), self.output_path
         )

@@ -36,9 +36,7 @@ def rank_movies_by_rating(ratings: pd.DataFrame, min_ratings: int = 2) -> pd.Dat
         .reset_index()
     )
     ranking = ranking[ranking["num_ratings"] >= min_ratings]
-    ranking = ranking.sort_values(
-        ["avg_rating", "num_ratings", "movieId"], ascending=[False, False, True], kind="mergesort"
-    )
+    ranking = ranking.sort_values(["avg_rating", "num_ratings", "movieId"], ascending=[False, False, True])
     return ranking.set_index("movieId")
 
 

@@ -15,6 +15,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 from airflow_movielens.compat import ObjectStoragePath
@@ -86,5 +87,4 @@ def read_bytes(path: str) -> bytes:
     """Read a whole local file or object-storage URI."""
     if is_uri(path):
         return ObjectStoragePath(path).read_bytes()
-    with open(path, "rb") as handle:
-        return handle.read()
+    return Path(path).read_bytes()

@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from airflow_movielens.compat import BaseTrigger, TriggerEvent
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import MovielensAPIError, MovielensError
@@ -25,8 +23,8 @@ class MovielensRatingsTrigger(BaseTrigger):
     """Poke ``/ratings`` for the window every ``poke_interval`` seconds until it holds a rating.
 
     Each check is the sensor's poke (one ``limit=1`` request through :class:`MovielensHook`, with its
-    retries), run in a worker thread so the triggerer's event loop is never blocked and Airflow's
-    connection lookup works as in a task. Events:
+    retries), run in a worker thread (``asyncio.to_thread``) so the triggerer's event loop is never
+    blocked; Airflow's connection lookup works from that thread on both lines. Events:
 
     * ``{"status": "success", "start_date", "end_date"}`` once a rating exists;
     * ``{"status": "error", "status_code", "message"}`` on a failure that retries did not cure (bad
@@ -75,26 +73,13 @@ class MovielensRatingsTrigger(BaseTrigger):
         window = {"start_date": self.start_date, "end_date": self.end_date}
         while True:
             try:
-                # A pool thread of this event loop (not asgiref's single shared thread): pokes of many
-                # triggers run side by side, and nothing outlives the loop.
-                found = await sync_to_async(self._check, thread_sensitive=False)()
-            except MovielensAPIError as exc:
-                yield _event(
-                    {"status": "error", "status_code": exc.status_code, "message": str(exc), **window}
-                )
-                return
-            except MovielensError as exc:
-                yield _event({"status": "error", "status_code": None, "message": str(exc), **window})
-                return
-            except Exception as exc:  # e.g. the connection does not exist: report, don't loop
-                yield _event(
-                    {
-                        "status": "error",
-                        "status_code": None,
-                        "message": f"{type(exc).__name__}: {exc}",
-                        **window,
-                    }
-                )
+                # In a worker thread: the event loop is never blocked, and Airflow's connection lookup
+                # works there on both lines.
+                found = await asyncio.to_thread(self._check)
+            except Exception as exc:  # report failures retries did not cure instead of looping on them
+                message = str(exc) if isinstance(exc, MovielensError) else f"{type(exc).__name__}: {exc}"
+                status_code = exc.status_code if isinstance(exc, MovielensAPIError) else None
+                yield _event({"status": "error", "status_code": status_code, "message": message, **window})
                 return
             if found:
                 self.log.info("Found ratings for [%s, %s)", self.start_date, self.end_date)
