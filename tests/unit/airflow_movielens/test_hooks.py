@@ -544,3 +544,378 @@ def test_invalid_arguments_rejected_before_any_request(connection, mocked, sleep
         with pytest.raises(exc, match=match):
             hook.has_ratings(**kwargs)
     assert len(mocked.calls) == 0
+
+
+# -- documented defaults, argument checks, exact messages (what users read) ------------------------
+
+
+def test_documented_defaults():
+    hook = MovielensHook()
+    assert hook.conn_id == "movielens_default"
+    assert hook.timeout == (10.0, 60.0)
+    assert (hook.max_attempts, hook.backoff_base, hook.backoff_max, hook.max_retry_after) == (
+        5,
+        1.0,
+        60.0,
+        300.0,
+    )
+
+
+def test_default_page_sizes(connection, mocked, sleeps):
+    ratings = FakeRatingsAPI([]).register(mocked)
+    movies = FakeRatingsAPI([]).register(mocked, "/movies")
+    with make_hook(sleeps) as hook:
+        list(hook.iter_ratings_pages())
+        list(hook.get_movies())
+    assert ratings.requests[0]["limit"] == "100"
+    assert movies.requests[0]["limit"] == "1000"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_attempts": 0}, "max_attempts must be an integer >= 1, got 0"),
+        ({"max_attempts": True}, "max_attempts must be an integer >= 1, got True"),
+        ({"backoff_base": -0.5}, "backoff_base must be a number >= 0, got -0.5"),
+        ({"backoff_max": -1}, "backoff_max must be a number >= 0, got -1"),
+        ({"max_retry_after": "10"}, "max_retry_after must be a number >= 0, got '10'"),
+        ({"timeout": 0}, "timeout must be a positive number or a (connect, read) pair, got 0"),
+        (
+            {"timeout": (1.0, 2.0, 3.0)},
+            "timeout must be a positive number or a (connect, read) pair, got (1.0, 2.0, 3.0)",
+        ),
+    ],
+)
+def test_constructor_messages(kwargs, message):
+    with pytest.raises(ValueError, match=r"^\w+ must be ") as info:
+        MovielensHook(**kwargs)
+    assert str(info.value) == message
+
+
+def test_constructor_boundaries_are_accepted():
+    hook = MovielensHook(max_attempts=1, backoff_base=0, backoff_max=0, max_retry_after=0, timeout=0.5)
+    assert hook.timeout == (0.5, 0.5)
+    assert hook.max_attempts == 1
+
+
+def test_max_attempts_1_disables_retries(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": "busy"})
+    with make_hook(sleeps, max_attempts=1) as hook, pytest.raises(MovielensAPIError):
+        list(hook.get_ratings())
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+
+
+def test_backoff_scales_with_backoff_base(connection, mocked, sleeps):
+    for _ in range(3):
+        mocked.add(responses.GET, RATINGS, status=502, json={"error": "bad gateway"})
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps, backoff_base=0.25, backoff_max=60.0) as hook:
+        list(hook.get_ratings())
+    for attempt, wait in enumerate(sleeps):  # 0.25 * 2**n plus up to 0.25 s of jitter
+        assert 0.25 * 2**attempt <= wait <= 0.25 * 2**attempt + 0.25
+
+
+def test_request_headers(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([], 0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    headers = mocked.calls[0].request.headers
+    assert headers["Accept"] == "application/json"
+    assert headers["User-Agent"].startswith("airflow-movielens/")
+
+
+def test_login_without_password(monkeypatch, mocked, sleeps):
+    set_connection(monkeypatch, host="127.0.0.1", port=5000, login="reader")
+    mocked.add(responses.GET, RATINGS, json=page([], 0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    assert (
+        mocked.calls[0].request.headers["Authorization"] == "Basic " + base64.b64encode(b"reader:").decode()
+    )
+
+
+def test_userinfo_in_host_never_reaches_urls(monkeypatch, mocked, sleeps):
+    set_connection(monkeypatch, host="user:p@ss@127.0.0.1", port=5000, login=LOGIN, password=PASSWORD)
+    mocked.add(responses.GET, RATINGS, status=404, json={"error": "gone"})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings())
+    assert info.value.url == f"{RATINGS}?offset=0&limit=100"
+
+
+def test_test_connection_message(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=42, limit=1))
+    assert make_hook(sleeps).test_connection() == (True, f"Connected to {BASE_URL}: 42 ratings available.")
+
+
+@pytest.mark.parametrize(("total", "expected"), [(1, True), (0, False)])
+def test_has_ratings_reads_total(connection, mocked, sleeps, total, expected):
+    mocked.add(responses.GET, RATINGS, json={"result": [], "offset": 0, "limit": 1, "total": total})
+    assert make_hook(sleeps).has_ratings() is expected
+
+
+def test_has_ratings_malformed_answer_names_the_url(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json=[])
+    with pytest.raises(MovielensResponseError) as info:
+        make_hook(sleeps).has_ratings("2024-01-01", "2024-01-02")
+    url = f"{RATINGS}?start_date=2024-01-01&end_date=2024-01-02&offset=0&limit=1"
+    assert str(info.value) == f"GET {url}: expected a JSON object, got list"
+
+
+# -- HTTP error details ----------------------------------------------------------------------------
+
+
+def api_error(mocked, sleeps, **response) -> MovielensAPIError:
+    mocked.add(responses.GET, RATINGS, **response)
+    with make_hook(sleeps, max_attempts=1) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings(batch_size=1))
+    return info.value
+
+
+def test_empty_error_body_uses_the_reason(connection, mocked, sleeps):
+    error = api_error(mocked, sleeps, status=404, body="")
+    assert error.message == "Not Found"
+    assert str(error) == f"MovieLens API answered HTTP 404 for GET {RATINGS}?offset=0&limit=1: Not Found"
+
+
+def test_no_reason_and_no_body(connection, mocked, sleeps):
+    assert api_error(mocked, sleeps, status=599, body="").message == "no message"
+
+
+def test_long_text_error_body_is_cut(connection, mocked, sleeps):
+    assert api_error(mocked, sleeps, status=403, body="  " + "x" * 300).message == "x" * 198
+
+
+def test_undecodable_error_body(connection, mocked, sleeps):
+    assert api_error(mocked, sleeps, status=403, body=b"denied \xff\xfe").message == "denied \ufffd\ufffd"
+
+
+def test_error_body_fields(connection, mocked, sleeps):
+    error = api_error(
+        mocked,
+        sleeps,
+        status=400,
+        json={"error": "bad start_date", "parameter": "start_date", "max_limit": 50},
+    )
+    assert (error.status_code, error.message, error.parameter, error.max_limit) == (
+        400,
+        "bad start_date",
+        "start_date",
+        50,
+    )
+    assert error.retry_after is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": 5, "parameter": 7, "max_limit": 0},
+        {"error": "x", "max_limit": True},
+        ["not", "an", "object"],
+    ],
+)
+def test_ill_typed_error_body_fields_are_ignored(connection, mocked, sleeps, body):
+    error = api_error(mocked, sleeps, status=422, json=body)
+    assert error.parameter is None
+    assert error.max_limit is None
+
+
+def test_max_limit_1_is_honoured(connection, mocked, sleeps):
+    api = FakeRatingsAPI([rating(0), rating(1)], reject_limit_above=1).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert len(list(hook.get_ratings(batch_size=5))) == 2
+    assert [q["limit"] for q in api.requests] == ["5", "1", "1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "adapts"),
+    [
+        ({"error": "Limit too large"}, True),  # no parameter field: the message decides
+        ({"error": "page too large", "max_limit": 2}, True),  # no parameter field, but max_limit
+        ({"error": "limit is fine, start_date is not", "parameter": "start_date"}, False),
+        ({"error": "bad request"}, False),
+    ],
+)
+def test_which_400s_are_about_limit(connection, mocked, sleeps, body, adapts):
+    mocked.add(responses.GET, RATINGS, status=400, json=body)
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=1))
+    with make_hook(sleeps) as hook:
+        if adapts:
+            assert list(hook.get_ratings(batch_size=8)) == [rating(0)]
+            assert mocked.calls[1].request.params["limit"] in {"2", "4"}
+        else:
+            with pytest.raises(MovielensAPIError):
+                list(hook.get_ratings(batch_size=8))
+            assert len(mocked.calls) == 1
+
+
+def test_max_limit_not_below_the_request_halves(connection, mocked, sleeps):
+    mocked.add(
+        responses.GET, RATINGS, status=400, json={"error": "limit", "parameter": "limit", "max_limit": 8}
+    )
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(batch_size=8))
+    assert mocked.calls[1].request.params["limit"] == "4"
+
+
+# -- exact messages and logs -----------------------------------------------------------------------
+
+
+def test_retry_log_lines(connection, mocked, sleeps, logs):
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": "busy"})
+    mocked.add(responses.GET, RATINGS, body=requests.ConnectionError("refused"))
+    mocked.add(responses.GET, RATINGS, json=page([], total=0))
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings())
+    retries = [m for m in logs.messages if m.startswith("Attempt ")]
+    assert retries == [
+        f"Attempt 1/5 failed (MovieLens API answered HTTP 503 for GET {RATINGS}?offset=0&limit=100: busy); "
+        f"retrying in {sleeps[0]:.2f} s",
+        f"Attempt 2/5 failed (ConnectionError); retrying in {sleeps[1]:.2f} s",
+    ]
+
+
+def test_clamp_and_limit_logs(connection, mocked, sleeps, logs):
+    FakeRatingsAPI([rating(i) for i in range(4)], max_limit=3).register(mocked)
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(batch_size=3))  # echo equals the request: nothing to report
+    assert not any("caps" in m for m in logs.messages)
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(batch_size=10))
+    assert "The server caps the page size at 3 (asked for 10)" in logs.messages
+
+
+def test_rejected_limit_log(connection, mocked, sleeps, logs):
+    FakeRatingsAPI([rating(0)], reject_limit_above=3).register(mocked)
+    with make_hook(sleeps) as hook:
+        list(hook.get_ratings(batch_size=8))
+    assert "The server rejected limit=8 (limit must be <= 3); continuing with limit=3" in logs.messages
+
+
+def test_clamp_to_one_is_recognised(connection, mocked, sleeps, logs):
+    FakeRatingsAPI([rating(0), rating(1)], max_limit=1).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert len(list(hook.get_ratings(batch_size=4))) == 2
+    assert "The server caps the page size at 1 (asked for 4)" in logs.messages
+
+
+def data_changed(mocked, sleeps, *pages, batch_size=2) -> str:
+    for body in pages:
+        mocked.add(responses.GET, RATINGS, json=body)
+    with make_hook(sleeps) as hook, pytest.raises(MovielensDataChangedError) as info:
+        list(hook.get_ratings(batch_size=batch_size))
+    return str(info.value)
+
+
+def test_data_changed_messages(connection, mocked, sleeps):
+    first = page([rating(0), rating(1)], total=4)
+    url2 = f"{RATINGS}?offset=2&limit=2"
+    assert data_changed(mocked, sleeps, first, page([rating(2)], total=5, offset=2)) == (
+        f"GET {url2}: total changed from 4 to 5 while paging; the data changed under the fetch, "
+        "rerun to get a consistent listing"
+    )
+    assert data_changed(mocked, sleeps, first, page([], total=4, offset=2, limit=2)) == (
+        f"GET {url2}: empty page at offset 2 although total is 4; the listing shrank under the fetch"
+    )
+    assert data_changed(mocked, sleeps, first, page([rating(1), rating(2)], total=4, offset=2)) == (
+        f"GET {url2}: record 2 is not after the previous one in (timestamp, userId, movieId) order; "
+        "the server repeated or reordered records"
+    )
+    assert data_changed(mocked, sleeps, first, page([rating(3), rating(2)], total=4, offset=2)) == (
+        f"GET {url2}: record 3 is not after the previous one in (timestamp, userId, movieId) order; "
+        "the server repeated or reordered records"
+    )
+
+
+def test_page_beyond_total_and_over_own_limit(connection, mocked, sleeps):
+    url = f"{RATINGS}?offset=0&limit=5"
+    three = [rating(0), rating(1), rating(2)]
+    assert data_changed(mocked, sleeps, page(three, total=2, limit=5), batch_size=5) == (
+        f"GET {url}: records 0..2 exceed total 2"
+    )
+    assert data_changed(mocked, sleeps, page(three, total=3, limit=2), batch_size=5) == (
+        f"GET {url}: the page holds 3 records, more than its own limit 2"
+    )
+    assert data_changed(mocked, sleeps, page([*three, rating(3)], total=9, limit=3), batch_size=3) == (
+        f"{RATINGS}?offset=0&limit=3".join(["GET ", ": the page holds 4 records, more than the 3 asked for"])
+    )
+
+
+def test_record_without_order_field_message(connection, mocked, sleeps):
+    bad = {**rating(1)}
+    del bad["userId"]
+    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=2, limit=1))
+    mocked.add(responses.GET, RATINGS, json=page([bad], total=2, offset=1, limit=1))
+    with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError) as info:
+        list(hook.get_ratings(batch_size=1))
+    assert str(info.value) == f"GET {RATINGS}?offset=1&limit=1: record 1 has no numeric 'userId'"
+
+
+def test_envelope_messages(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, json={"result": [{"userId": 1}, "x"], "total": 2})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError) as info:
+        list(hook.get_ratings())
+    assert (
+        str(info.value) == f"GET {RATINGS}?offset=0&limit=100: record 1 of 'result' is a str, not an object"
+    )
+
+
+def test_undecodable_body_message(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, body=b"<html>" + b"y" * 100 + b"\xff", content_type="text/html")
+    with make_hook(sleeps, max_attempts=1) as hook, pytest.raises(MovielensResponseError) as info:
+        list(hook.get_ratings())
+    excerpt = "<html>" + "y" * 74
+    assert str(info.value) == f"GET {RATINGS}?offset=0&limit=100: HTTP 200 body is not JSON: {excerpt!r}"
+
+
+def test_undecodable_excerpt_is_replaced(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, body=b"\xff{", content_type="application/json")
+    with make_hook(sleeps, max_attempts=1) as hook, pytest.raises(MovielensResponseError) as info:
+        list(hook.get_ratings())
+    assert str(info.value).endswith("body is not JSON: '\ufffd{'")
+
+
+def test_connection_error_messages(connection, mocked, sleeps):
+    mocked.add(responses.GET, RATINGS, body=requests.ConnectionError("connection refused"))
+    with make_hook(sleeps, max_attempts=2) as hook, pytest.raises(MovielensConnectionError) as info:
+        list(hook.get_ratings())
+    assert str(info.value) == (
+        f"GET {RATINGS} failed after 2 attempt(s): ConnectionError: connection refused"
+    )
+    mocked.replace(responses.GET, RATINGS, body=requests.ConnectTimeout("slow"))
+    with (
+        make_hook(sleeps, max_attempts=1, timeout=(2.5, 30)) as hook,
+        pytest.raises(MovielensConnectionError) as info,
+    ):
+        list(hook.get_ratings())
+    assert str(info.value) == (
+        f"GET {RATINGS} failed after 1 attempt(s): ConnectTimeout (timeouts: connect 2.5 s, read 30 s)"
+    )
+
+
+# -- Retry-After -----------------------------------------------------------------------------------
+
+
+NOW = datetime(2015, 10, 21, 7, 28, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("   ", None),
+        ("120", 120.0),
+        ("1.5", 1.5),
+        ("-3", None),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2015 07:28:30 -0000", 30.0),  # no zone information: read as UTC
+        ("Wed, 21 Oct 2015 09:28:30 +0200", 30.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # in the past: retry now
+    ],
+)
+def test_parse_retry_after(header, seconds):
+    from airflow_movielens.hooks import parse_retry_after
+
+    assert parse_retry_after(header, now=NOW) == seconds

@@ -65,3 +65,61 @@ def test_providers_manager_knows_the_movielens_connection_type():
     package_dir = str(Path(airflow_movielens.__file__).parent)
     ours = [w for w in caught if "movielens" in str(w.message).lower() or w.filename.startswith(package_dir)]
     assert ours == [], [str(w.message) for w in ours]
+
+
+def test_provider_info_structure_is_what_airflow_reads():
+    """Every key Airflow reads is spelled right and consistent with the package and the hook."""
+    from airflow_movielens.hooks import MovielensHook
+
+    info = get_provider_info()
+    assert set(info) == {
+        "package-name",
+        "name",
+        "description",
+        "versions",
+        "integrations",
+        "hooks",
+        "operators",
+        "sensors",
+        "triggers",
+        "connection-types",
+    }
+    distribution = importlib.metadata.packages_distributions()["airflow_movielens"]
+    assert info["package-name"] in distribution
+    assert info["versions"] == [importlib.metadata.version(info["package-name"])]
+    assert info["name"] == MovielensHook.hook_name == "MovieLens"
+    assert info["description"] == airflow_movielens.DESCRIPTION
+    assert info["integrations"] == [
+        {
+            "integration-name": info["name"],
+            "external-doc-url": airflow_movielens.DOCS_URL,
+            "tags": ["service"],
+        }
+    ]
+    assert airflow_movielens.DOCS_URL.startswith("https://")
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        assert info[kind] == [
+            {"integration-name": info["name"], "python-modules": [f"airflow_movielens.{kind}"]}
+        ]
+    assert info["connection-types"] == [
+        {
+            "hook-class-name": f"{MovielensHook.__module__}.{MovielensHook.__qualname__}",
+            "connection-type": MovielensHook.conn_type,
+            "hook-name": MovielensHook.hook_name,
+            "ui-field-behaviour": airflow_movielens.CONNECTION_UI_FIELD_BEHAVIOUR,
+        }
+    ]
+    assert MovielensHook.conn_type == "movielens"
+
+
+def test_ui_field_behaviour_is_the_same_on_both_lines():
+    """Airflow 3 reads the provider info, Airflow 2.11 the hook method: both describe one form."""
+    from airflow_movielens.hooks import MovielensHook
+
+    spec = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+    assert set(spec) == {"hidden-fields", "relabeling", "placeholders"}
+    assert MovielensHook.get_ui_field_behaviour() == {
+        "hidden_fields": spec["hidden-fields"],
+        "relabeling": spec["relabeling"],
+        "placeholders": spec["placeholders"],
+    }
