@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -57,3 +57,17 @@ def test_empty_window_message_explains_the_fix():
         "DeltaDataIntervalTimetable(timedelta(days=1))",
     ):
         assert phrase in message
+
+
+def test_aware_datetimes_use_utc_whatever_the_machine_timezone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Seoul")
+    time.tzset()
+    try:
+        late = datetime(2024, 1, 5, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 01:30 UTC on the 6th
+        assert coerce_date(late, "end_date") == "2024-01-06"
+        assert coerce_date(datetime(2024, 1, 5, 23, 30), "end_date") == "2024-01-05"  # naive: as UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -9,17 +9,20 @@ from datetime import datetime, timezone
 import pendulum
 import pytest
 import responses
-from _provider_fakes import BASE_URL, FakeRatingsAPI, rating
+from _provider_fakes import BASE_URL, FakeRatingsAPI, Sleeps, rating, set_connection
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_movielens.compat import DAG, ObjectStoragePath, attach
-from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE
+from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE, empty_window_message
 from airflow_movielens.exceptions import MovielensAPIError
-from airflow_movielens.operators import MovielensFetchRatingsOperator, MovielensRankMoviesOperator
+from airflow_movielens.operators import (
+    MovielensFetchRatingsOperator,
+    MovielensRankMoviesOperator,
+    read_ratings,
+)
 
 RATINGS = BASE_URL + "/ratings"
 MOVIES = BASE_URL + "/movies"
-FAST_HOOK = {"sleep": lambda _seconds: None, "max_attempts": 2}
 
 
 def context(start: datetime, end: datetime) -> dict:
@@ -36,7 +39,6 @@ def run(operator, ctx=DAY):
 
 
 def fetch_op(path, **kwargs) -> MovielensFetchRatingsOperator:
-    kwargs.setdefault("hook_params", FAST_HOOK)
     kwargs.setdefault("task_id", "fetch")
     return MovielensFetchRatingsOperator(output_path=str(path), **kwargs)
 
@@ -150,7 +152,7 @@ def test_empty_window_writes_empty_array_and_warns(connection, mocked, tmp_path,
     result = run(fetch_op(target), same_day)
     assert target.read_text() == "[]"
     assert result["count"] == 0
-    assert any("start_date == end_date" in m and "CronDataIntervalTimetable" in m for m in logs.messages)
+    assert empty_window_message("2024-01-01") in logs.messages
 
 
 def test_explicit_datetime_window_is_converted(connection, mocked, tmp_path):
@@ -242,7 +244,6 @@ RANK_INPUT = [
 
 
 def rank_op(input_path, output_path, **kwargs) -> MovielensRankMoviesOperator:
-    kwargs.setdefault("hook_params", FAST_HOOK)
     return MovielensRankMoviesOperator(
         task_id="rank", input_path=str(input_path), output_path=str(output_path), **kwargs
     )
@@ -317,3 +318,100 @@ def test_rank_reads_and_writes_object_storage(memory_fs):
 def test_rank_rejects_bad_min_ratings():
     with pytest.raises(ValueError, match="min_ratings"):
         rank_op("a", "b", min_ratings=0)
+
+
+# -- arguments, hook wiring, log lines -------------------------------------------------------------
+
+
+def test_argument_messages():
+    with pytest.raises(ValueError, match=r"^output_format must be one of json, jsonl, got 'csv'$"):
+        fetch_op("/tmp/x", output_format="csv")
+    with pytest.raises(ValueError, match=r"^input_format must be one of json, jsonl, got 'parquet'$"):
+        rank_op("a", "b", input_format="parquet")
+    with pytest.raises(ValueError, match=r"^batch_size must be an integer >= 1, got True$"):
+        fetch_op("/tmp/x", batch_size=True)
+    with pytest.raises(ValueError, match=r"^min_ratings must be an integer >= 1, got True$"):
+        rank_op("a", "b", min_ratings=True)
+    assert fetch_op("/tmp/x", batch_size=1).batch_size == 1
+    assert fetch_op("/tmp/x").batch_size == 1000
+
+
+def test_default_args_end_date_does_not_replace_the_window():
+    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    end = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with DAG("default_args_end", schedule=None, default_args={"start_date": start, "end_date": end}):
+        op = fetch_op("/tmp/x.json")
+    assert (op.window_start, op.window_end) == (DEFAULT_START_DATE, DEFAULT_END_DATE)
+    assert op.end_date == end
+
+
+def test_fetch_uses_the_given_connection_and_hook_params(monkeypatch, mocked, tmp_path):
+    set_connection(monkeypatch, "movielens_other", host="127.0.0.1", port=5000)
+    mocked.add(responses.GET, RATINGS, status=503, json={"error": "busy"})
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    waits = Sleeps()
+    op = fetch_op(tmp_path / "x.json", conn_id="movielens_other", hook_params={"sleep": waits})
+    assert run(op)["count"] == 1
+    assert len(waits) == 1
+
+
+def test_fetch_log_lines(connection, mocked, tmp_path, logs):
+    FakeRatingsAPI([rating(0), rating(1)]).register(mocked)
+    target = str(tmp_path / "x.json")
+    run(fetch_op(target))
+    assert f"Fetching ratings for [2024-01-01, 2024-01-02) into {target}" in logs.messages
+    assert f"Wrote 2 ratings to {target}" in logs.messages
+    assert not any("is empty" in m for m in logs.messages)
+
+
+def test_read_ratings_formats(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps(RANK_INPUT))
+    assert read_ratings(str(tmp_path / "a.json")).to_dict("records") == RANK_INPUT
+    (tmp_path / "b.jsonl").write_text(json.dumps(RANK_INPUT[0]) + "\n\n" + json.dumps(RANK_INPUT[1]) + "\n")
+    assert read_ratings(str(tmp_path / "b.jsonl"), "jsonl").to_dict("records") == RANK_INPUT[:2]
+    (tmp_path / "c.json").write_text(json.dumps([RANK_INPUT[0], 5]))
+    with pytest.raises(ValueError, match=r"c\.json does not hold a list of rating objects \(json\)$"):
+        read_ratings(str(tmp_path / "c.json"))
+
+
+def test_rank_log_line(tmp_path, logs):
+    (tmp_path / "in.json").write_text(json.dumps(RANK_INPUT))
+    target = str(tmp_path / "out.csv")
+    run(rank_op(tmp_path / "in.json", target))
+    assert f"Ranked 2 movies from 5 ratings into {target}" in logs.messages
+
+
+def test_rank_titles_use_the_given_connection(monkeypatch, mocked, tmp_path):
+    set_connection(monkeypatch, "titles_conn", host="127.0.0.1", port=5000)
+    (tmp_path / "in.json").write_text(json.dumps(RANK_INPUT))
+    mocked.add(responses.GET, MOVIES, status=503, json={"error": "busy"})
+    FakeRatingsAPI([{"movieId": 10, "title": "Ten", "genres": ""}, {"movieId": 20, "genres": ""}]).register(
+        mocked, "/movies"
+    )
+    waits = Sleeps()
+    run(
+        rank_op(
+            tmp_path / "in.json", tmp_path / "out.csv", conn_id="titles_conn", hook_params={"sleep": waits}
+        )
+    )
+    assert (
+        tmp_path / "out.csv"
+    ).read_text() == "movieId,avg_rating,num_ratings,title\n10,4.5,2,Ten\n20,4.5,2,\n"
+    assert len(waits) == 1
+
+
+def test_rank_empty_window_with_titles_makes_no_request(connection, mocked, tmp_path):
+    (tmp_path / "in.json").write_text("[]")
+    run(rank_op(tmp_path / "in.json", tmp_path / "out.csv", conn_id="movielens_default"))
+    assert (tmp_path / "out.csv").read_text() == "movieId,avg_rating,num_ratings,title\n"
+    assert len(mocked.calls) == 0
+
+
+def test_rank_titles_failure_message(connection, mocked, tmp_path, logs):
+    (tmp_path / "in.json").write_text(json.dumps(RANK_INPUT))
+    mocked.add(responses.GET, MOVIES, status=404, json={"error": "no such endpoint"})
+    run(rank_op(tmp_path / "in.json", tmp_path / "out.csv", conn_id="movielens_default"))
+    assert (
+        "Could not fetch movie titles, the ranking has no titles: MovieLens API answered HTTP 404 for GET "
+        f"{MOVIES}?offset=0&limit=1000: no such endpoint"
+    ) in logs.messages

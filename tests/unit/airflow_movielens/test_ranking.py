@@ -74,10 +74,17 @@ def test_min_ratings_must_be_a_positive_integer(bad):
 
 def test_missing_columns_are_named():
     ratings = pd.DataFrame({"movieId": [1], "score": [5.0]})
-    with pytest.raises(ValueError, match="userId, rating"):
+    with pytest.raises(
+        ValueError, match=r"^ratings lack the column\(s\) userId, rating; expected movieId, userId, rating$"
+    ):
         rank_movies_by_rating(ratings)
 
 
 def test_not_a_dataframe():
-    with pytest.raises(TypeError, match="DataFrame"):
+    with pytest.raises(TypeError, match=r"^ratings must be a pandas DataFrame, got list$"):
         rank_movies_by_rating([{"movieId": 1}])  # type: ignore[arg-type]
+
+
+def test_default_min_ratings_is_two():
+    ratings = frame([(1, 10, 5.0, 1), (1, 20, 4.0, 2), (2, 20, 4.0, 3)])
+    assert rank_movies_by_rating(ratings).index.tolist() == [20]

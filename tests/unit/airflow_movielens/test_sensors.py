@@ -8,7 +8,7 @@ from unittest import mock
 import pendulum
 import pytest
 import responses
-from _provider_fakes import BASE_URL, PASSWORD
+from _provider_fakes import BASE_URL, PASSWORD, Sleeps, set_connection
 
 from airflow_movielens.compat import AIRFLOW_V3, DAG, TaskDeferred
 from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE
@@ -17,7 +17,6 @@ from airflow_movielens.sensors import MovielensRatingsSensor
 from airflow_movielens.triggers import MovielensRatingsTrigger
 
 RATINGS = BASE_URL + "/ratings"
-FAST_HOOK = {"sleep": lambda _seconds: None, "max_attempts": 2}
 
 
 def ctx(**extra):
@@ -30,7 +29,6 @@ def ctx(**extra):
 
 def sensor(**kwargs) -> MovielensRatingsSensor:
     kwargs.setdefault("task_id", "wait")
-    kwargs.setdefault("hook_params", FAST_HOOK)
     op = MovielensRatingsSensor(**kwargs)
     op.render_template_fields(ctx())
     return op
@@ -156,3 +154,32 @@ def test_empty_window_fails_fast(connection, mocked, deferrable):
     with pytest.raises(ValueError, match=r"\[2024-01-01, 2024-01-01\) is empty.*DeltaDataIntervalTimetable"):
         op.execute(ctx())
     assert len(mocked.calls) == 0
+
+
+def test_default_args_end_date_does_not_replace_the_window():
+    start, end = datetime(2023, 1, 1, tzinfo=timezone.utc), datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with DAG("sensor_end", schedule=None, default_args={"start_date": start, "end_date": end}):
+        op = MovielensRatingsSensor(task_id="wait")
+    assert (op.window_start, op.window_end) == (DEFAULT_START_DATE, DEFAULT_END_DATE)
+
+
+@pytest.mark.parametrize(
+    ("total", "line"),
+    [
+        (2, "Found ratings for [2024-01-01, 2024-01-02)"),
+        (0, "No ratings yet for [2024-01-01, 2024-01-02); waiting"),
+    ],
+)
+def test_poke_log_lines(connection, mocked, logs, total, line):
+    answer(mocked, total)
+    sensor().poke(ctx())
+    assert line in logs.messages
+
+
+def test_poke_uses_the_given_connection_and_hook_params(monkeypatch, mocked):
+    set_connection(monkeypatch, "sensor_conn", host="127.0.0.1", port=5000)
+    mocked.add(responses.GET, RATINGS, status=429, json={"error": "slow down"}, headers={"Retry-After": "2"})
+    answer(mocked, 1)
+    waits = Sleeps()
+    assert sensor(conn_id="sensor_conn", hook_params={"sleep": waits}).poke(ctx()) is True
+    assert waits == [2.0]

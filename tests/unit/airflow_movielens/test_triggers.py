@@ -69,19 +69,26 @@ def test_dates_are_normalised_and_validated():
         make(poke_interval=-1)
 
 
-def test_success_event(connection, mocked, waits):
+def test_success_event(connection, mocked, waits, logs):
     mocked.add(responses.GET, RATINGS, json=envelope(4))
     assert events(make()) == [{"status": "success", "start_date": "2024-01-01", "end_date": "2024-01-02"}]
-    assert mocked.calls[0].request.params["limit"] == "1"
+    assert mocked.calls[0].request.params == {
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-02",
+        "offset": "0",
+        "limit": "1",
+    }
     assert waits == []
+    assert "Found ratings for [2024-01-01, 2024-01-02)" in logs.messages
 
 
-def test_negative_then_positive_sleeps_between_pokes(connection, mocked, waits):
+def test_negative_then_positive_sleeps_between_pokes(connection, mocked, waits, logs):
     mocked.add(responses.GET, RATINGS, json=envelope(0))
     mocked.add(responses.GET, RATINGS, json=envelope(0))
     mocked.add(responses.GET, RATINGS, json=envelope(1))
     assert [e["status"] for e in events(make(poke_interval=42))] == ["success"]
     assert waits == [42.0, 42.0]
+    assert "No ratings yet for [2024-01-01, 2024-01-02); checking again in 42 s" in logs.messages
     assert len(mocked.calls) == 3
 
 
@@ -102,3 +109,35 @@ def test_missing_connection_gives_error_event(monkeypatch, mocked, waits):
     assert event["status"] == "error"
     assert "nope" in event["message"]
     assert len(mocked.calls) == 0
+
+
+def test_poke_interval_default_and_bounds():
+    assert make(poke_interval=60).serialize() == make().serialize()
+    assert make().poke_interval == 60.0
+    assert make(poke_interval=0).poke_interval == 0.0
+    for bad in (True, "5", -0.5):
+        with pytest.raises(ValueError, match=r"^poke_interval must be a number of seconds >= 0, got "):
+            make(poke_interval=bad)
+
+
+def test_malformed_answer_gives_error_event(connection, mocked, waits):
+    mocked.add(responses.GET, RATINGS, json={"result": []})
+    (event,) = events(make())
+    url = f"{RATINGS}?start_date=2024-01-01&end_date=2024-01-02&offset=0&limit=1"
+    assert event == {
+        "status": "error",
+        "status_code": None,
+        "message": f"GET {url}: 'total' is missing or not a non-negative integer",
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-02",
+    }
+
+
+def test_unexpected_exception_names_its_type(connection, mocked, waits, monkeypatch):
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(MovielensRatingsTrigger, "_check", broken)
+    (event,) = events(make())
+    assert event["message"] == "RuntimeError: boom"
+    assert event["status_code"] is None
