@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 GB = 1024.0  # MB per GB
 
@@ -34,6 +35,11 @@ def _n(size: int | str) -> str:
     if size >= 1_000 and size % 1_000 == 0:
         return f"{size // 1_000}k"
     return f"{size:,}"
+
+
+def _approx(count: int) -> str:
+    """138k, 1.02M: a record count at a glance."""
+    return f"{count / 1e6:.3g}M" if count >= 1_000_000 else f"{count / 1e3:.3g}k"
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -454,6 +460,8 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
             ylabel="peak RSS above baseline (MB)",
             title="fetch-to-file memory",
         )
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(n, [_approx(v) for v in n])
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
