@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -299,6 +300,7 @@ def test_test_connection_reports_unknown_connection(monkeypatch, mocked, sleeps)
     ok, message = MovielensHook("no_such_conn", sleep=sleeps).test_connection()
     assert ok is False
     assert "no_such_conn" in message
+    assert re.match(r"^\w+(Error|Exception): ", message)  # the error's type, then its text
     assert len(mocked.calls) == 0
 
 
@@ -449,7 +451,7 @@ def test_password_never_in_logs_or_errors(connection, mocked, sleeps, logs, caps
     out = capsys.readouterr()
     for text in (str(info.value), repr(info.value), info.value.message, logs.text, out.out, out.err):
         assert PASSWORD not in text
-    assert "***" in str(info.value)
+    assert info.value.message == "wrong password ***"
 
 
 def test_password_not_in_connection_error(connection, mocked, sleeps, logs):
@@ -843,13 +845,13 @@ def test_page_beyond_total_and_over_own_limit(connection, mocked, sleeps):
 
 
 def test_record_without_order_field_message(connection, mocked, sleeps):
-    bad = {**rating(1)}
+    bad = {**rating(3)}
     del bad["userId"]
-    mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=2, limit=1))
-    mocked.add(responses.GET, RATINGS, json=page([bad], total=2, offset=1, limit=1))
+    mocked.add(responses.GET, RATINGS, json=page([rating(0), rating(1)], total=4))
+    mocked.add(responses.GET, RATINGS, json=page([rating(2), bad], total=4, offset=2))
     with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError) as info:
-        list(hook.get_ratings(batch_size=1))
-    assert str(info.value) == f"GET {RATINGS}?offset=1&limit=1: record 1 has no numeric 'userId'"
+        list(hook.get_ratings(batch_size=2))
+    assert str(info.value) == f"GET {RATINGS}?offset=2&limit=2: record 3 has no numeric 'userId'"
 
 
 def test_envelope_messages(connection, mocked, sleeps):
@@ -919,3 +921,13 @@ def test_parse_retry_after(header, seconds):
     from airflow_movielens.hooks import parse_retry_after
 
     assert parse_retry_after(header, now=NOW) == seconds
+
+
+@pytest.mark.parametrize("echo", [0, -1, "3", None, 2.0])
+def test_ill_typed_echoed_limit_is_ignored(connection, mocked, sleeps, logs, echo):
+    mocked.add(responses.GET, RATINGS, json={"result": [rating(0)], "offset": 0, "limit": echo, "total": 2})
+    mocked.add(responses.GET, RATINGS, json={"result": [rating(1)], "offset": 1, "limit": echo, "total": 2})
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=5)) == [rating(0), rating(1)]
+    assert [c.request.params["limit"] for c in mocked.calls] == ["5", "5"]
+    assert not any("caps" in m for m in logs.messages)

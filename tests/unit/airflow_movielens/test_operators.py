@@ -369,6 +369,8 @@ def test_read_ratings_formats(tmp_path):
     assert read_ratings(str(tmp_path / "a.json")).to_dict("records") == RANK_INPUT
     (tmp_path / "b.jsonl").write_text(json.dumps(RANK_INPUT[0]) + "\n\n" + json.dumps(RANK_INPUT[1]) + "\n")
     assert read_ratings(str(tmp_path / "b.jsonl"), "jsonl").to_dict("records") == RANK_INPUT[:2]
+    with pytest.raises(ValueError, match=r"^input_format must be one of json, jsonl, got 'xml'$"):
+        read_ratings(str(tmp_path / "a.json"), "xml")
     (tmp_path / "c.json").write_text(json.dumps([RANK_INPUT[0], 5]))
     with pytest.raises(ValueError, match=r"c\.json does not hold a list of rating objects \(json\)$"):
         read_ratings(str(tmp_path / "c.json"))
