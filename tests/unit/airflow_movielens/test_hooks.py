@@ -931,3 +931,26 @@ def test_ill_typed_echoed_limit_is_ignored(connection, mocked, sleeps, logs, ech
         assert list(hook.get_ratings(batch_size=5)) == [rating(0), rating(1)]
     assert [c.request.params["limit"] for c in mocked.calls] == ["5", "5"]
     assert not any("caps" in m for m in logs.messages)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("timestamp", "1546300800"), ("userId", True), ("movieId", None), ("timestamp", [1])],
+)
+def test_record_with_non_numeric_order_field_message(connection, mocked, sleeps, field, value):
+    # A string, a boolean or a list where the order needs a number is malformed, even when the
+    # records would still sort: the hook must not guess an order for values of the wrong type.
+    bad = {**rating(1), field: value}
+    mocked.add(responses.GET, RATINGS, json=page([rating(0), bad], total=2))
+    with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError) as info:
+        list(hook.get_ratings(batch_size=2))
+    assert str(info.value) == f"GET {RATINGS}?offset=0&limit=2: record 1 has no numeric {field!r}"
+
+
+def test_movies_out_of_order_is_reported(connection, mocked, sleeps):
+    movie = lambda movie_id: {"movieId": movie_id, "title": f"M{movie_id}", "genres": "Drama"}  # noqa: E731
+    mocked.add(responses.GET, MOVIES, json=page([movie(1), movie(3)], total=4))
+    mocked.add(responses.GET, MOVIES, json=page([movie(3), movie(4)], total=4, offset=2))
+    with make_hook(sleeps) as hook, pytest.raises(MovielensDataChangedError) as info:
+        list(hook.get_movies(batch_size=2))
+    assert "record 2 is not after the previous one in (movieId) order" in str(info.value)
