@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import hook_bench, load_bench, operator_bench, report, server_bench
     from .datasets import Datasets
-    from .machine import facts, load_average
+    from .machine import cpu_snapshot, facts, load_average, other_cpu
 
     started = time.perf_counter()
     results: dict[str, Any] = {
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             log.info("section %s ...", name)
             t0 = time.perf_counter()
+            before = cpu_snapshot()
             try:
                 results[name] = runners[name]()
             except Exception as exc:  # one failed section must not lose the others' figures
@@ -99,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                 log.error("section %s failed: %s", name, exc)
                 results[name] = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
                 log.debug("%s", traceback.format_exc())
-            log.info("section %s done in %.0f s", name, time.perf_counter() - t0)
+            results[name]["contention"] = other_cpu(before, cpu_snapshot())
+            log.info(
+                "section %s done in %.0f s (other processes used %.0f%% of the CPUs meanwhile)",
+                name,
+                time.perf_counter() - t0,
+                100 * results[name]["contention"]["other_share"],
+            )
         results["seconds"] = time.perf_counter() - started
         out.mkdir(parents=True, exist_ok=True)
         machine = facts(REPO_ROOT)

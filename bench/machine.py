@@ -7,6 +7,8 @@ import os
 import platform
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -90,4 +92,36 @@ def facts(repo: Path) -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "commit": _git(repo),
         "load_average": load_average(),
+    }
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Machine-wide busy CPU time, this process tree's CPU time and the wall clock, in seconds."""
+
+    busy: float
+    steal: float
+    mine: float
+    wall: float
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    """Take a snapshot; children count once reaped, which every section does for its servers."""
+    t = psutil.cpu_times()
+    busy = sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+    me = os.times()
+    mine = me.user + me.system + me.children_user + me.children_system
+    return CpuSnapshot(busy=busy, steal=getattr(t, "steal", 0.0), mine=mine, wall=time.perf_counter())
+
+
+def other_cpu(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """Share of the machine's CPUs used by other processes (and stolen by the hypervisor) meanwhile.
+
+    Anything well above zero means the figures of that stretch were measured under contention.
+    """
+    capacity = max(after.wall - before.wall, 1e-9) * (os.cpu_count() or 1)
+    other = (after.busy - before.busy) - (after.mine - before.mine)
+    return {
+        "other_share": max(other, 0.0) / capacity,
+        "steal_share": max(after.steal - before.steal, 0.0) / capacity,
     }

@@ -490,6 +490,17 @@ def plot(results: dict[str, Any], out: Path) -> list[str]:
     return written
 
 
+def _footer(name: str, section: dict[str, Any]) -> str:
+    text = f"({name} section: {section['seconds']:.0f} s"
+    contention = section.get("contention")
+    if contention:
+        text += (
+            f"; other processes used {100 * contention['other_share']:.0f}% of the CPUs meanwhile"
+            f", hypervisor steal {100 * contention['steal_share']:.0f}%"
+        )
+    return text + ")"
+
+
 def markdown(results: dict[str, Any], facts: dict[str, Any], pngs: list[str]) -> str:
     """The whole ``RESULTS.md``."""
     lines = [
@@ -525,7 +536,7 @@ def markdown(results: dict[str, Any], facts: dict[str, Any], pngs: list[str]) ->
         if "error" in section:
             lines += [f"### {name}: failed", "", "```", section["error"], "```", ""]
             continue
-        lines += [*render(section), "", f"({name} section: {section['seconds']:.0f} s)", ""]
+        lines += [*render(section), "", _footer(name, section), ""]
     if pngs:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in pngs] + [""]
     return "\n".join(lines)
