@@ -59,6 +59,25 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse two test modules with one basename anywhere under tests/.
+
+    The tiers run in separate tox envs, but a plain ``pytest`` collects them together, and pytest
+    imports test modules (which have no packages here) by basename: a second ``test_x.py`` would
+    fail collection there. Checking every tier makes the clash fail in tox too.
+    """
+    seen: dict[str, Path] = {}
+    clashes = []
+    for path in sorted(TESTS_DIR.rglob("*.py")):
+        if not path.name.startswith("test_") or "__pycache__" in path.parts:
+            continue
+        if path.name in seen:
+            clashes.append(f"{seen[path.name].relative_to(REPO_ROOT)} and {path.relative_to(REPO_ROOT)}")
+        seen.setdefault(path.name, path)
+    if clashes:
+        raise pytest.UsageError("test modules need unique basenames: " + "; ".join(clashes))
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"airflow-movielens: apache-airflow {_version('apache-airflow')}, AIRFLOW_HOME={AIRFLOW_HOME}",
