@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from . import columnar_cache, inprocess
 from .datasets import Api, Datasets
 from .processes import Memory, ServerProcess, baseline_server, reference_server
@@ -153,7 +151,3 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
         log.info("server: %s ratings", f"{size:,}")
         sizes[str(size)] = measure_size(size, datasets, logs, profile)
     return {"sizes": sizes, "seconds": time.perf_counter() - started}
-
-
-def dumps(result: dict[str, Any]) -> bytes:
-    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
