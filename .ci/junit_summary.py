@@ -1,6 +1,6 @@
 """Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
 
-    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV ...] reports/junit
+    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV] reports/junit
 
 Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
 ``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
@@ -68,13 +68,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("junit_dir", type=Path)
     parser.add_argument("--tox-log", type=Path)
-    parser.add_argument("--expect", nargs="*", help="envs that must have run (default: `tox -l`)")
+    parser.add_argument("--expect", help="comma-separated envs that must have run (default: `tox -l`)")
     parser.add_argument(
         "--integration-mode", help="fail unless reports/junit/integration.xml records this mode"
     )
     args = parser.parse_args()
 
-    envs = args.expect if args.expect else default_envs()
+    envs = [env for env in args.expect.split(",") if env] if args.expect else default_envs()
     statuses = tox_results(args.tox_log)
     problems: list[str] = []
     total = Counts()
