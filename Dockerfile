@@ -5,9 +5,9 @@
 #       --build-arg WHEELS_ONLY=1 -t movielens-api .                   # offline (see .ci/run)
 #
 # The image holds the server and its `server` extra only: NOT apache-airflow. BASE_IMAGE needs
-# python3 (3.11+: tomllib) with venv. With WHEELS_ONLY=1 pip installs only from docker/wheelhouse/ (filled by
-# docker/build-wheelhouse.sh) and never contacts an index. Dependencies are installed before the
-# sources are copied, so editing the code rebuilds only the last, cheap layer.
+# python3 (3.11+: tomllib) with venv. With WHEELS_ONLY=1 pip installs only from docker/wheelhouse/
+# (filled by docker/build-wheelhouse.sh) and never contacts an index. Dependencies are installed
+# before the sources are copied, so editing the code rebuilds only the last, cheap layer.
 #
 # The server binds HOST (default 127.0.0.1, for host networking as in docker-compose.test.yml);
 # on a bridge network with a published port run it with -e HOST=0.0.0.0. Credentials: API_USER /
