@@ -45,10 +45,14 @@ PROVIDER_PROBE = """
 import json
 from airflow.providers_manager import ProvidersManager
 
-pm = ProvidersManager()
-info = pm.providers.get("airflow-movielens")
-assert info is not None, "airflow-movielens not among the providers: %s" % sorted(pm.providers)
-hook = pm.hooks.get("movielens")
+try:  # Airflow 3: hooks resolve through the task runtime's manager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as HookManager
+except ImportError:  # Airflow 2.11
+    HookManager = ProvidersManager
+
+info = ProvidersManager().providers.get("airflow-movielens")
+assert info is not None, "airflow-movielens not among the providers"
+hook = HookManager().hooks.get("movielens")
 assert hook is not None, "connection type 'movielens' not registered"
 assert hook.hook_class_name == "airflow_movielens.hooks.MovielensHook", hook.hook_class_name
 from airflow_movielens.hooks import MovielensHook
