@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{cli.PROG}: error: {exc}", file=sys.stderr)
         return 2
     try:
-        return cli.main([server.url, "--user", server.user, "--password", server.password, *args])
+        # "--opt=value": a generated password may start with "-", which argparse would read as an option.
+        return cli.main([server.url, f"--user={server.user}", f"--password={server.password}", *args])
     finally:
         server.stop()
 

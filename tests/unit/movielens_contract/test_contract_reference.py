@@ -56,3 +56,22 @@ def test_reference_module_starts_checks_and_stops_the_server():
     port = int(re.search(r"http://127\.0\.0\.1:(\d+)", done.stdout).group(1))  # type: ignore[union-attr]
     with socket.socket() as sock:  # stopped: nothing listens on its port any more
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_reference_module_passes_a_password_that_starts_with_a_dash(serve, monkeypatch, capsys):
+    # The reference server gets a random one-off password; token_urlsafe starts one in 32 of them
+    # with "-", which argparse would take for an option if passed as a separate argument.
+    server = serve(user="ref-user", password="-starts-with-a-dash")
+
+    class FakeReference:
+        url, user, password = server.url, "ref-user", "-starts-with-a-dash"
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(reference, "ReferenceServer", FakeReference)
+    code = reference.main(["--clause", "AUTH-003"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "expected one argument" not in err
+    assert "AUTH-003" in out
