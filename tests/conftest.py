@@ -4,6 +4,11 @@ The environment is prepared when this module is imported, which pytest does befo
 test module, so Airflow (imported by the tests) reads its configuration from a fresh temporary
 AIRFLOW_HOME with unit-test mode on, no example DAGs and this repository's ``dags/`` folder, and
 never sees the developer's own Airflow settings, connections or variables.
+
+Unit-test mode also changes a few scheduling settings (see :data:`PRODUCTION_SCHEDULER_DEFAULTS`);
+a tier whose tests must observe what a production deployment does requests the
+``production_scheduler_defaults`` fixture (the DAG-integrity and rendering tiers do, from their
+``conftest.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import importlib.metadata
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +34,14 @@ TIER_BY_DIRECTORY = {
     "rendering": "rendering",
     "integration": "integration",
 }
+
+#: Scheduling settings that Airflow's ``unit_tests.cfg`` (unit-test mode) turns on. Airflow 3 ships
+#: them off; turned on, they make a bare ``schedule="@daily"`` a whole-day interval again, which would
+#: hide the pitfall the DAG-integrity and rendering tiers exist to catch (Airflow 2.11 ships them on).
+PRODUCTION_SCHEDULER_DEFAULTS = (
+    ("scheduler", "create_cron_data_intervals"),
+    ("scheduler", "create_delta_data_intervals"),
+)
 
 
 def _isolate_airflow() -> Path:
@@ -105,6 +119,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             + "); found: "
             + ", ".join(misplaced)
         )
+
+
+@pytest.fixture(scope="module")
+def production_scheduler_defaults() -> Iterator[None]:
+    """:data:`PRODUCTION_SCHEDULER_DEFAULTS` at the installed Airflow line's shipped values.
+
+    Set as ``AIRFLOW__SCHEDULER__*`` environment variables for one test module, restored after it.
+    A setting the installed line does not know (no shipped default) is left alone.
+    """
+    from airflow.configuration import conf  # not at import time: the environment is set up first
+
+    with pytest.MonkeyPatch.context() as patch:
+        for section, key in PRODUCTION_SCHEDULER_DEFAULTS:
+            default = conf.get_default_value(section, key)
+            if default is not None:
+                patch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", str(default))
+        yield
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

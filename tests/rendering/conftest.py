@@ -3,7 +3,8 @@
 * Airflow's production scheduling defaults while these tests run: ``tests/conftest.py`` runs Airflow
   in unit-test mode, whose ``unit_tests.cfg`` turns ``[scheduler] create_cron_data_intervals`` (and
   ``create_delta_data_intervals``) on, which on Airflow 3 would turn ``schedule="@daily"`` back into a
-  whole-day interval and hide the pitfall this tier demonstrates.
+  whole-day interval and hide the pitfall this tier demonstrates (the ``production_scheduler_defaults``
+  fixture of ``tests/conftest.py``).
 * On Airflow 2.11 the ``SequentialExecutor`` it pairs with SQLite (unit tests set ``LocalExecutor``).
 * ``MOVIELENS_DATA_DIR`` fixed while the DAG files are parsed, so output paths are known exactly.
 * On Airflow 2.11 a migrated metastore: its ``TaskInstance.get_template_context`` looks up the
@@ -16,18 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from airflow.configuration import conf
 
 from airflow_movielens.compat import AIRFLOW_V3
 
 #: The output root the example DAGs see while parsed by this tier.
 DATA_ROOT = "/srv/movielens-rendering"
-
-#: Settings that ``unit_tests.cfg`` changes and that change what these tests observe.
-PRODUCTION_DEFAULTS = (
-    ("scheduler", "create_cron_data_intervals"),
-    ("scheduler", "create_delta_data_intervals"),
-)
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +31,8 @@ def data_root() -> str:
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _rendering_environment() -> Iterator[None]:
+def _rendering_environment(production_scheduler_defaults: None) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        for section, key in PRODUCTION_DEFAULTS:
-            default = conf.get_default_value(section, key)
-            if default is not None:
-                patch.setenv(f"AIRFLOW__{section.upper()}__{key.upper()}", str(default))
         if not AIRFLOW_V3:
             # unit_tests.cfg sets LocalExecutor, which Airflow 2 refuses on SQLite when a sensor is
             # prepared for execution; SequentialExecutor is Airflow 2's default for SQLite.
