@@ -1,10 +1,13 @@
 """Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
 
-    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV] reports/junit
+    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV]
+                                [--integration-mode docker] reports/junit
 
 Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
 ``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
-``--expect``) has no report, ran no test, skipped every test, or reported failures or errors.
+``--expect``) has no report, ran no test, skipped every test, or reported failures or errors; with
+``--integration-mode``, also when an integration env (``integration-af211``, ``integration-af33``)
+did not record that its servers ran in that mode.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-PYTEST_ENV = re.compile(r"^(unit|property|dags|rendering)-af\d+$|^integration$")
+PYTEST_ENV = re.compile(r"^(unit|property|dags|rendering|integration)-af\d+$")
+INTEGRATION_ENV = re.compile(r"^integration-af\d+$")
 TOX_RESULT = re.compile(r"^\s+(?P<env>\S+): (?P<status>OK|FAIL|SKIP)\b.*?\((?P<seconds>[\d.]+)")
 
 
@@ -70,7 +74,8 @@ def main() -> int:
     parser.add_argument("--tox-log", type=Path)
     parser.add_argument("--expect", help="comma-separated envs that must have run (default: `tox -l`)")
     parser.add_argument(
-        "--integration-mode", help="fail unless reports/junit/integration.xml records this mode"
+        "--integration-mode",
+        help="fail unless the report of every integration env (integration-af*.xml) records this mode",
     )
     args = parser.parse_args()
 
@@ -104,14 +109,21 @@ def main() -> int:
         f"{'total':<20} {'':<5} {sum(s for _, s in statuses.values()):>8.1f} {total.tests:>6} "
         f"{total.failures:>5} {total.errors:>5} {total.skipped:>5}"
     )
-    integration = args.junit_dir / "integration.xml"
-    if integration.exists():
-        mode = suite_properties(integration).get("integration_mode", "(not recorded)")
-        print(f"integration servers ran as: {mode}")
-        if args.integration_mode and mode != args.integration_mode:
-            problems.append(f"integration: ran as {mode}, {args.integration_mode} required")
-    elif args.integration_mode:
-        problems.append(f"integration: no report, {args.integration_mode} mode required")
+    integration_envs = sorted(
+        {env for env in envs if INTEGRATION_ENV.match(env)}
+        | {path.stem for path in args.junit_dir.glob("integration-*.xml") if INTEGRATION_ENV.match(path.stem)}
+    )
+    for env in integration_envs:
+        report = args.junit_dir / f"{env}.xml"
+        if report.exists():
+            mode = suite_properties(report).get("integration_mode", "(not recorded)")
+            print(f"{env} servers ran as: {mode}")
+            if args.integration_mode and mode != args.integration_mode:
+                problems.append(f"{env}: ran as {mode}, {args.integration_mode} required")
+        elif args.integration_mode:
+            problems.append(f"{env}: no report, {args.integration_mode} mode required")
+    if args.integration_mode and not integration_envs:
+        problems.append(f"no integration env ran, {args.integration_mode} mode required")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0
