@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import sample
+from . import ratings_json, sample
 from .faults import FaultConfig, parse_kinds
 from .store import DataError, Store, default_cache_dir, load_directory
 
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     cache = serve.add_mutually_exclusive_group()
     cache.add_argument("--cache-dir", metavar="DIR", help="columnar cache of --data (default ~/.cache)")
     cache.add_argument("--no-cache", action="store_true", help="always read the CSV files")
+    serve.add_argument(
+        "--json-cache-mb",
+        type=_bounded_int(0, 1 << 20),
+        default=ratings_json.DEFAULT_BUDGET_MB,
+        help=f"memory for the newest ratings pre-rendered as JSON (default {ratings_json.DEFAULT_BUDGET_MB})",
+    )
     serve.add_argument("--access-log", action="store_true", help="log each request to stderr")
     faults = serve.add_argument_group("fault injection (also MOVIELENS_FAULT_* variables)")
     faults.add_argument("--fault-rate", type=_bounded_float(0.0, 1.0), help="share of requests faulted")
@@ -100,16 +106,18 @@ def _load(args: argparse.Namespace) -> Store:
     started = time.perf_counter()
     if args.data is not None:
         cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
-        store = load_directory(args.data, cache_dir=cache_dir)
+        store = load_directory(args.data, cache_dir=cache_dir, json_budget_mb=args.json_cache_mb)
         source = args.data
     else:
         n = sample.DEFAULT_RATINGS if args.ratings is None else args.ratings
         seed = sample.DEFAULT_SEED if args.seed is None else args.seed
-        store = Store.generated(n, seed)
+        store = Store.generated(n, seed, json_budget_mb=args.json_cache_mb)
         source = f"generated sample (ratings={n}, seed={seed})"
+    rendered = store.n_ratings - (store.rendered.first if store.rendered else store.n_ratings)
     log.info(
-        "loaded %d ratings and %d movies from %s in %.2fs",
+        "loaded %d ratings (the newest %d pre-rendered as JSON) and %d movies from %s in %.2fs",
         store.n_ratings,
+        rendered,
         store.n_movies,
         source,
         time.perf_counter() - started,

@@ -8,7 +8,8 @@ half-stars).
 ``load_directory`` reads a MovieLens directory (``ratings.csv`` and optionally ``movies.csv``),
 validates every row at start-up (errors name the file and line), and keeps a columnar copy in a
 cache directory keyed by the source files' path, size and mtime. A restart loads that copy with
-``mmap`` in well under a second, and forked server workers share its pages.
+``mmap`` in well under a second, and forked server workers share its pages. Every store also
+carries its ratings pre-serialised as JSON (:mod:`.ratings_json`), in the cache when there is one.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import re
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from .ratings_json import DEFAULT_BUDGET_MB, RatingsJson, first_within_budget
 from .sample import SampleData, generate
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ RATINGS_FILE = "ratings.csv"
 MOVIES_FILE = "movies.csv"
 RATINGS_COLUMNS = ("userId", "movieId", "rating", "timestamp")
 MOVIES_COLUMNS = ("movieId", "title", "genres")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -69,6 +71,8 @@ class Store:
     movie_ids: np.ndarray
     titles: Sequence[str]
     genres: Sequence[str]
+    #: The ratings as JSON text; ``None`` only while a store is being assembled.
+    rendered: RatingsJson | None = None
 
     @classmethod
     def from_columns(
@@ -81,6 +85,7 @@ class Store:
         movie_ids: Any = (),
         titles: Sequence[str] = (),
         genres: Sequence[str] = (),
+        json_budget_mb: float = DEFAULT_BUDGET_MB,
     ) -> Store:
         """Build a store from unsorted columns (ratings as half-stars 1..10)."""
         columns: dict[str, np.ndarray] = {
@@ -93,10 +98,10 @@ class Store:
         if len(shapes) != 1 or columns["timestamp"].ndim != 1:
             raise ValueError("rating columns must be one-dimensional and of equal length")
         _sort_ratings(columns)
-        return _assemble(cls, columns, movie_ids, titles, genres)
+        return _assemble(cls, columns, movie_ids, titles, genres).with_rendered_json(json_budget_mb)
 
     @classmethod
-    def from_sample(cls, data: SampleData) -> Store:
+    def from_sample(cls, data: SampleData, json_budget_mb: float = DEFAULT_BUDGET_MB) -> Store:
         """Build a store from generated sample data."""
         return cls.from_columns(
             timestamp=data.timestamp,
@@ -106,12 +111,13 @@ class Store:
             movie_ids=data.movie_ids,
             titles=data.titles,
             genres=data.genres,
+            json_budget_mb=json_budget_mb,
         )
 
     @classmethod
-    def generated(cls, n_ratings: int, seed: int) -> Store:
+    def generated(cls, n_ratings: int, seed: int, json_budget_mb: float = DEFAULT_BUDGET_MB) -> Store:
         """The embedded default dataset: ``n_ratings`` generated ratings from ``seed``."""
-        return cls.from_sample(generate(n_ratings, seed))
+        return cls.from_sample(generate(n_ratings, seed), json_budget_mb)
 
     @property
     def n_ratings(self) -> int:
@@ -137,6 +143,32 @@ class Store:
             {"userId": u, "movieId": m, "rating": r, "timestamp": t}
             for u, m, r, t in zip(users, movies, ratings, stamps, strict=True)
         ]
+
+    def ratings_json(self, lo: int, hi: int) -> bytes:
+        """The JSON array of rating records ``[lo, hi)``: ``orjson.dumps(self.ratings(lo, hi))``.
+
+        Rendered records are sliced; older ones (before ``rendered.first``) are serialised here.
+        """
+        hi = min(hi, self.n_ratings)
+        split = self.n_ratings if self.rendered is None else self.rendered.first
+        if lo >= split and self.rendered is not None:
+            return self.rendered.records(lo, hi)
+        head = orjson.dumps(self.ratings(lo, min(hi, split)))
+        if hi <= split or self.rendered is None:
+            return head
+        return head[:-1] + b"," + self.rendered.records(split, hi)[1:]
+
+    @property
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The sorted rating columns ``(timestamp, user, movie, half_stars)``."""
+        return self.timestamp, self.user, self.movie, self.half_stars
+
+    def with_rendered_json(self, budget_mb: float = DEFAULT_BUDGET_MB) -> Store:
+        """This store with its newest ratings, up to ``budget_mb``, rendered as JSON in memory."""
+        if self.rendered is not None:
+            return self
+        first = first_within_budget(self.columns, int(budget_mb * 2**20))
+        return replace(self, rendered=RatingsJson.render(self.columns, first))
 
     def movies(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """Movie records at positions ``[lo, hi)`` in ``movieId`` order."""
@@ -420,12 +452,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "movielens-api"
 
 
-def _fingerprint(sources: Sequence[Path]) -> dict[str, Any]:
+def _fingerprint(sources: Sequence[Path], json_budget_mb: float) -> dict[str, Any]:
     files = []
     for source in sources:
         st = source.stat()
         files.append({"path": str(source.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    return {"version": CACHE_VERSION, "files": files}
+    return {"version": CACHE_VERSION, "files": files, "json_budget_mb": json_budget_mb}
 
 
 def _cache_key(fingerprint: dict[str, Any]) -> str:
@@ -447,10 +479,11 @@ def _load_cache(entry: Path, fingerprint: dict[str, Any]) -> Store | None:
         shapes_ok = all(arrays[name].shape == (n,) for name in ("timestamp", "user", "movie", "half_stars"))
         if not shapes_ok or not len(arrays["movie_ids"]) == len(movies["titles"]) == len(movies["genres"]):
             raise ValueError("inconsistent array lengths")
+        rendered = RatingsJson.load(entry, n)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring damaged cache %s: %s", entry, exc)
         return None
-    return Store(**arrays, titles=movies["titles"], genres=movies["genres"])
+    return Store(**arrays, titles=movies["titles"], genres=movies["genres"], rendered=rendered)
 
 
 def _write_cache(root: Path, key: str, fingerprint: dict[str, Any], store: Store) -> None:
@@ -462,6 +495,8 @@ def _write_cache(root: Path, key: str, fingerprint: dict[str, Any], store: Store
         tmp.mkdir()
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(store, name)))
+        budget = int(fingerprint["json_budget_mb"] * 2**20)
+        RatingsJson.write(tmp, store.columns, first_within_budget(store.columns, budget))
         (tmp / "movies.json").write_bytes(
             orjson.dumps({"titles": list(store.titles), "genres": list(store.genres)})
         )
@@ -498,9 +533,14 @@ def _release_arrow_memory() -> None:
 
 
 def load_directory(
-    data_dir: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+    data_dir: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    json_budget_mb: float = DEFAULT_BUDGET_MB,
 ) -> Store:
     """Load a MovieLens directory, through the columnar cache in ``cache_dir`` if given.
+
+    ``json_budget_mb`` bounds the pre-rendered JSON of the newest ratings (:mod:`.ratings_json`).
 
     Raises :class:`DataError` naming the file and line for missing or malformed files. A cache
     that cannot be written (read-only disk) only costs speed on the next start: it is logged.
@@ -518,7 +558,7 @@ def load_directory(
     sources = [ratings_path] + ([movies_path] if movies_path.is_file() else [])
 
     root = Path(cache_dir) if cache_dir is not None else None
-    fingerprint = _fingerprint(sources)
+    fingerprint = _fingerprint(sources, json_budget_mb)
     key = _cache_key(fingerprint)
     if root is not None:
         cached = _load_cache(root / key, fingerprint)
@@ -539,4 +579,10 @@ def load_directory(
             _write_cache(root, key, fingerprint, store)
         except OSError as exc:
             log.warning("could not write the cache in %s (%s); the next start reads CSV again", root, exc)
-    return store
+        else:
+            # Serve from the memory-mapped copy just written: its pages (the rendered JSON above all)
+            # live in the page cache, shared by workers, instead of in this process's heap.
+            cached = _load_cache(root / key, fingerprint)
+            if cached is not None:
+                return cached
+    return store.with_rendered_json(json_budget_mb)

@@ -7,7 +7,8 @@ and dates ``a <= b <= c`` (each bound possibly open), through the real WSGI app:
 * a listing holds exactly the records with ``midnight_utc(a) <= timestamp < midnight_utc(b)``, in
   ``(timestamp, userId, movieId)`` order (computed here independently of the server);
 * pages of any size, advanced by the echoed (possibly clamped) ``limit``, concatenate to it, every
-  page holds ``min(limit, total - offset)`` records and ``total`` never changes.
+  page holds ``min(limit, total - offset)`` records and ``total`` never changes;
+* whichever share of the newest records is pre-rendered as JSON (the rest serialised per request).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def expected(rows: list[tuple[int, int, int, int]], start: int | None, end: int 
     high = None if end is None else midnight_utc(end)
     return [
         {"userId": u, "movieId": m, "rating": h / 2, "timestamp": t}
-        for t, u, m, h in sorted(rows)
+        for t, u, m, h in sorted(rows, key=lambda row: row[:3])  # stable: equal keys keep input order
         if (low is None or t >= low) and (high is None or t < high)
     ]
 
@@ -87,20 +88,22 @@ def listing(client: Client, start: str | None, end: str | None, size: int, max_l
     bounds=st.tuples(bound, st.integers(-1, DAYS + 1), bound),
     size=st.integers(1, 25),
     max_limit=st.integers(1, 12),
+    json_records=st.integers(0, 70),
 )
-def test_windows_split_and_page_exactly(data, bounds, size, max_limit):
+def test_windows_split_and_page_exactly(data, bounds, size, max_limit, json_records):
     rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
     store = Store.from_columns(
         timestamp=[r[0] for r in rows],
         user=[r[1] for r in rows],
         movie=[r[2] for r in rows],
         half_stars=[r[3] for r in rows],
+        json_budget_mb=json_records * 80 / 2**20,  # about the newest json_records pre-rendered
     )
     client = Client(create_app(store, user="prop", password="erty", max_limit=max_limit))
     a, b, c = bounds
     b = max(b, a) if a is not None else b
     c = max(c, b) if c is not None else c
-    note(f"a={iso(a)} b={iso(b)} c={iso(c)} size={size} max_limit={max_limit}")
+    note(f"a={iso(a)} b={iso(b)} c={iso(c)} size={size} max_limit={max_limit} json={store.rendered.first}")
 
     whole = listing(client, iso(a), iso(c), size, max_limit)
     left = listing(client, iso(a), iso(b), size, max_limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import orjson
@@ -92,9 +93,23 @@ def test_serve_options_credentials_and_faults(served, monkeypatch, tmp_path):
     assert list((tmp_path / "cache").iterdir())  # the columnar cache was written
 
 
+@pytest.mark.parametrize(("budget", "rendered"), [(None, 400), ("0", 0)])
+def test_json_cache_budget(served, tmp_path, caplog, budget, rendered):
+    caplog.set_level(logging.INFO, logger="movielens_api")
+    sample.write_csv(sample.generate(400, 1), tmp_path / "data")
+    argv = ["serve", "--data", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache")]
+    assert cli.main(argv + (["--json-cache-mb", budget] if budget else [])) == 0
+    assert f"loaded 400 ratings (the newest {rendered} pre-rendered as JSON)" in caplog.text
+    ((app, _),) = served
+    client = Client(app)
+    auth = {"Authorization": "Basic YWlyZmxvdzphaXJmbG93"}
+    assert len(orjson.loads(client.get("/ratings?limit=1000", headers=auth).data)["result"]) == 400
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
+        (["serve", "--json-cache-mb", "-1"], "--json-cache-mb"),
         (["serve", "--port", "70000"], "--port"),
         (["serve", "--port", "http"], "--port"),
         (["serve", "--workers", "0"], "--workers"),
