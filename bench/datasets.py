@@ -97,6 +97,20 @@ class Api:
         response.raise_for_status()
         return response.json()
 
+    def read_everything(self, max_seconds: float, limit: int = 10_000) -> int:
+        """Page through every rating (largest pages), as a full backfill would; records read.
+
+        Touches every page of the server's data, so memory measured afterwards is the worst case.
+        Bounded by ``max_seconds``.
+        """
+        started, offset = time.perf_counter(), 0
+        while time.perf_counter() - started < max_seconds:
+            page = self.page(None, None, offset, limit)
+            if not page["result"]:
+                break
+            offset += len(page["result"])
+        return offset
+
     def total(self, start: dt.date | None = None, end: dt.date | None = None) -> int:
         return int(self.page(start, end, 0, 1)["total"])
 

@@ -6,7 +6,8 @@ then answers the latency runs; where the size is in ``baseline_sizes`` the seed-
 (``bench.seed_baseline``) is served by gunicorn with the same worker count next to it, and every
 repetition times the *same* queries on both back to back, so each ratio is a pair from one
 repetition. Both are also called in-process through their WSGI apps (no sockets), which isolates
-the per-request work from HTTP overhead.
+the per-request work from HTTP overhead; the latency of an empty page over HTTP (the "HTTP floor")
+shows how much of every HTTP figure is transport, and so the highest ratio any server could reach.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from .datasets import Api, Datasets
 from .processes import Memory, ServerProcess, baseline_server, reference_server
 from .profile import Profile
 from .stats import bounded, median, ratio
-from .timing import plan_queries, timed_run
+from .timing import Query, plan_queries, timed_run
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
+SWEEP_SECONDS = 180.0  # bound on reading every page once (about 25 s at 25M ratings)
 
 
 def _mem(memory: Memory) -> dict[str, float]:
@@ -36,6 +38,8 @@ def _startup(ds_path: Path, logs: Path, profile: Profile) -> dict[str, Any]:
 
     Memory is read once every worker is up: after a CSV start the master holds the parsed arrays
     (workers share them copy-on-write), after a cache start the arrays are memory-mapped files.
+    Once, after a CSV start, every page is then read and memory measured again: the worst case,
+    with every memory-mapped page (the pre-rendered JSON above all) touched.
     """
     csv_s: list[float] = []
     cache_s: list[float] = []
@@ -49,6 +53,11 @@ def _startup(ds_path: Path, logs: Path, profile: Profile) -> dict[str, Any]:
                 runs.append(server.startup_seconds)
                 server.wait_for_processes(1 + profile.workers)
                 memory[kind] = _mem(server.memory())
+                if kind == "csv" and "csv_read_all" not in memory:  # the worst case, measured once
+                    api = Api(server.base_url)
+                    read = api.read_everything(SWEEP_SECONDS)
+                    api.close()
+                    memory["csv_read_all"] = {**_mem(server.memory()), "records_read": read}
             if kind == "csv" and not columnar_cache.exists(ds_path):
                 log.warning("no columnar cache appeared for %s after a start from CSV", ds_path)
     return {
@@ -59,6 +68,7 @@ def _startup(ds_path: Path, logs: Path, profile: Profile) -> dict[str, Any]:
         "cache_found": columnar_cache.exists(ds_path),
         "memory_after_csv_start": memory.get("csv", {}),
         "memory_after_cache_start": memory.get("cache", {}),
+        "memory_after_reading_all": memory.get("csv_read_all", {}),
     }
 
 
@@ -107,7 +117,12 @@ def measure_size(size: int, datasets: Datasets, logs: Path, profile: Profile) ->
         per_limit: dict[str, Any] = {}
         for limit in profile.limits:
             per_limit[str(limit)] = {"ref_runs": [], "base_runs": [], "ratios": [], "errors": 0}
+        # The HTTP floor: an empty page (start == end) costs the reference a window lookup and no
+        # records, so its latency is what HTTP, the client and the framework cost on this machine.
+        empty = [Query(first, first, 0, 1)] * profile.latency_requests
+        floor_ms: list[float] = []
         for _ in bounded(profile.latency_reps, profile.latency_rep_seconds * 6 * len(profile.limits)):
+            floor_ms.append(timed_run(ref.base_url, empty, profile.latency_rep_seconds).median_ms)
             for limit in profile.limits:
                 entry = per_limit[str(limit)]
                 run = timed_run(ref.base_url, plans[limit], profile.latency_rep_seconds)
@@ -130,6 +145,7 @@ def measure_size(size: int, datasets: Datasets, logs: Path, profile: Profile) ->
                 entry["base_p99_ms"] = median([r["p99_ms"] for r in entry["base_runs"]])
                 entry["ratio"] = median(entry["ratios"])
         out["limits"] = per_limit
+        out["http_floor_ms"] = median(floor_ms)
         out["memory"] = _mem(ref.memory())  # steady state, after serving the latency runs
         if base is not None:
             out["baseline_memory"] = _mem(base.memory())
