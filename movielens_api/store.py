@@ -9,7 +9,8 @@ half-stars).
 validates every row at start-up (errors name the file and line), and keeps a columnar copy in a
 cache directory keyed by the source files' path, size and mtime. A restart loads that copy with
 ``mmap`` in well under a second, and forked server workers share its pages. Every store also
-carries its ratings pre-serialised as JSON (:mod:`.ratings_json`), in the cache when there is one.
+carries its newest ratings pre-serialised as JSON, within a memory budget (:mod:`.ratings_json`),
+in the cache when there is one.
 """
 
 from __future__ import annotations
@@ -150,13 +151,13 @@ class Store:
         Rendered records are sliced; older ones (before ``rendered.first``) are serialised here.
         """
         hi = min(hi, self.n_ratings)
-        split = self.n_ratings if self.rendered is None else self.rendered.first
-        if lo >= split and self.rendered is not None:
-            return self.rendered.records(lo, hi)
-        head = orjson.dumps(self.ratings(lo, min(hi, split)))
-        if hi <= split or self.rendered is None:
-            return head
-        return head[:-1] + b"," + self.rendered.records(split, hi)[1:]
+        if self.rendered is None or hi <= self.rendered.first:
+            return orjson.dumps(self.ratings(lo, hi))
+        split = max(lo, self.rendered.first)  # [lo, split) serialised here, [split, hi) sliced
+        tail = self.rendered.records(split, hi)
+        if split == lo:
+            return tail
+        return orjson.dumps(self.ratings(lo, split))[:-1] + b"," + tail[1:]
 
     @property
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -486,8 +487,11 @@ def _load_cache(entry: Path, fingerprint: dict[str, Any]) -> Store | None:
     return Store(**arrays, titles=movies["titles"], genres=movies["genres"], rendered=rendered)
 
 
-def _write_cache(root: Path, key: str, fingerprint: dict[str, Any], store: Store) -> None:
-    """Write ``store`` to ``root/key`` atomically (temporary directory, then rename)."""
+def _write_cache(
+    root: Path, key: str, fingerprint: dict[str, Any], store: Store, json_budget_mb: float
+) -> None:
+    """Write ``store``, with its newest ratings rendered within ``json_budget_mb``, to ``root/key``
+    atomically (temporary directory, then rename)."""
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{key}-{uuid.uuid4().hex}"
     entry = root / key
@@ -495,8 +499,8 @@ def _write_cache(root: Path, key: str, fingerprint: dict[str, Any], store: Store
         tmp.mkdir()
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(store, name)))
-        budget = int(fingerprint["json_budget_mb"] * 2**20)
-        RatingsJson.write(tmp, store.columns, first_within_budget(store.columns, budget))
+        first = first_within_budget(store.columns, int(json_budget_mb * 2**20))
+        RatingsJson.write(tmp, store.columns, first)
         (tmp / "movies.json").write_bytes(
             orjson.dumps({"titles": list(store.titles), "genres": list(store.genres)})
         )
@@ -576,7 +580,7 @@ def load_directory(
     _release_arrow_memory()
     if root is not None:
         try:
-            _write_cache(root, key, fingerprint, store)
+            _write_cache(root, key, fingerprint, store, json_budget_mb)
         except OSError as exc:
             log.warning("could not write the cache in %s (%s); the next start reads CSV again", root, exc)
         else:
