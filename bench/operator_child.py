@@ -96,12 +96,11 @@ def main(argv: list[str]) -> int:
         importlib.import_module(module)
 
     gc.collect()
-    if _reset_peak() and _status_bytes("VmRSS") is not None:
-        method = "VmHWM after clear_refs reset"
-        baseline = _status_bytes("VmRSS") or 0
+    baseline = _status_bytes("VmRSS") if _reset_peak() else None
+    if baseline is not None:
+        method, read_peak = "VmHWM after clear_refs reset", lambda: _status_bytes("VmHWM") or 0
     else:
-        method = "ru_maxrss"
-        baseline = _maxrss_bytes()
+        method, read_peak, baseline = "ru_maxrss", _maxrss_bytes, _maxrss_bytes()
     t0 = time.perf_counter()
     output = Path(output_s)
     if mode == "operator":
@@ -111,7 +110,7 @@ def main(argv: list[str]) -> int:
     else:
         raise SystemExit(f"unknown mode {mode!r}: expected operator or seed")
     seconds = time.perf_counter() - t0
-    peak = (_status_bytes("VmHWM") or 0) if method.startswith("VmHWM") else _maxrss_bytes()
+    peak = read_peak()
     print(
         json.dumps(
             {
