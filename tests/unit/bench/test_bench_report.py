@@ -117,3 +117,42 @@ def test_failed_section_is_reported_not_dropped():
     assert "hook: failed" in text
     assert "RuntimeError: boom" in text
     assert not math.isnan(results["seconds"])
+
+
+def test_section_footer_names_the_cpu_contention():
+    results = _results()
+    results["load"]["contention"] = {"other_share": 0.634, "steal_share": 0.02}
+    text = report.markdown(results, FACTS, [])
+    assert "(load section: 5 s; other processes used 63% of the CPUs meanwhile, hypervisor steal 2%)" in text
+    assert "(server section: 10 s)" in text  # no contention recorded: the plain footer
+
+
+def test_hook_table_says_when_a_paged_client_beats_the_single_request():
+    hook = {
+        "window": {"total": 1000, "start": "2019-01-01", "end": "2019-02-01"},
+        "size": 20_000,
+        "one_request_rps": 100.0,
+        "batches": {"100": {"hook_rps": 50.0, "naive_rps": 40.0}},
+    }
+    assert not any("beat the single request" in line for line in report._hook_table(hook))
+    hook["batches"]["1000"] = {"hook_rps": 120.0, "naive_rps": 90.0}
+    table = report._hook_table(hook)
+    assert "| 1,000 | 120 rec/s | 90 rec/s | 100 rec/s | 0.83x | 0.75x |" in table
+    assert any("beat the single request" in line for line in table)
+
+
+def test_operator_table_names_how_the_peak_was_read():
+    count = {
+        "records": 10_000,
+        "operator_growth_mb": 1.0,
+        "seed_growth_mb": 9.0,
+        "operator_seconds": 0.5,
+        "seed_seconds": 0.6,
+        "operator_baseline_mb": 90.0,
+        "seed_baseline_mb": 91.0,
+        "operator_output_mb": 1.0,
+    }
+    op = {"batch_size": 1_000, "counts": {"10000": count}}
+    assert not any(line.startswith("Peak read as") for line in report._operator_table(op))
+    count["method"] = "VmHWM after clear_refs reset"
+    assert report._operator_table(op)[-1] == "Peak read as: VmHWM after clear_refs reset."
