@@ -20,14 +20,26 @@ def _unauthorised(client: ApiClient) -> list[Reply]:
     ]
 
 
-@pytest.mark.clause("AUTH-001", level="MUST")
-def test_auth_001_no_credentials_is_401(client):
-    reply = client.get("/ratings", ONE, auth="none")
+def _refused(client: ApiClient) -> list[Reply]:
+    """The unauthorised requests answered 401; n/a when there is none (AUTH-001 then fails)."""
+    refused = [r for r in _unauthorised(client) if r.status == 401]
+    if not refused:
+        pytest.skip("no request was answered 401 (see AUTH-001)")
+    return refused
+
+
+def _expect_401_without_credentials(client: ApiClient, path: str) -> None:
+    reply = client.get(path, ONE, auth="none")
     expect(
         reply.status == 401,
-        f"GET /ratings without credentials answered {reply.status}, not 401",
+        f"GET {path} without credentials answered {reply.status}, not 401",
         reply.exchange,
     )
+
+
+@pytest.mark.clause("AUTH-001", level="MUST")
+def test_auth_001_no_credentials_is_401(client):
+    _expect_401_without_credentials(client, "/ratings")
 
 
 @pytest.mark.clause("AUTH-002", level="MUST")
@@ -56,11 +68,8 @@ def test_auth_003_right_credentials_are_200(client):
 
 @pytest.mark.clause("AUTH-004", level="MUST")
 def test_auth_004_401_has_www_authenticate_basic(client):
-    refused = [r for r in _unauthorised(client) if r.status == 401]
-    if not refused:
-        pytest.skip("no request was answered 401 (see AUTH-001)")
     findings = Findings()
-    for reply in refused:
+    for reply in _refused(client):
         header = reply.headers.get("WWW-Authenticate", "")
         findings.check(
             header.strip().lower().startswith("basic"),
@@ -72,21 +81,13 @@ def test_auth_004_401_has_www_authenticate_basic(client):
 
 @pytest.mark.clause("AUTH-005", level="MUST")
 def test_auth_005_movies_requires_credentials(client):
-    reply = client.get("/movies", ONE, auth="none")
-    expect(
-        reply.status == 401,
-        f"GET /movies without credentials answered {reply.status}, not 401",
-        reply.exchange,
-    )
+    _expect_401_without_credentials(client, "/movies")
 
 
 @pytest.mark.clause("AUTH-006", level="SHOULD")
 def test_auth_006_401_body_is_json_error(client):
-    refused = [r for r in _unauthorised(client) if r.status == 401]
-    if not refused:
-        pytest.skip("no request was answered 401 (see AUTH-001)")
     findings = Findings()
-    for reply in refused:
+    for reply in _refused(client):
         problems = error_body_problems(reply)
         findings.check(
             not problems, f"the 401 body is not an error object: {'; '.join(problems)}", reply.exchange
