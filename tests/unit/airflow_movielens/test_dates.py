@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 
@@ -57,6 +57,13 @@ def test_empty_window_message_explains_the_fix():
     )
 
 
+class _NoOffset(tzinfo):
+    """A tzinfo whose ``utcoffset`` is ``None``: Python treats such a datetime as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> None:
+        return None
+
+
 def test_aware_datetimes_use_utc_whatever_the_machine_timezone(monkeypatch):
     import time
 
@@ -67,6 +74,9 @@ def test_aware_datetimes_use_utc_whatever_the_machine_timezone(monkeypatch):
         evening = datetime(2024, 1, 5, 18, 0, tzinfo=timezone(timedelta(hours=-2)))
         assert coerce_date(evening, "end_date") == "2024-01-05"
         assert coerce_date(datetime(2024, 1, 5, 23, 30), "end_date") == "2024-01-05"  # naive: as UTC
+        # A tzinfo without an offset makes the value naive too: 03:00 stays the 5th (not 18:00 on the
+        # 4th, which converting it as local Seoul time would give).
+        assert coerce_date(datetime(2024, 1, 5, 3, 0, tzinfo=_NoOffset()), "end_date") == "2024-01-05"
     finally:
         monkeypatch.undo()
         time.tzset()

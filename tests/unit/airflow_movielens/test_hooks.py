@@ -62,6 +62,7 @@ def test_connection_fields_build_url_and_basic_auth(connection, mocked, sleeps):
         ({"host": "https://api.example.test/", "schema": ""}, "https://api.example.test:5000"),
         ({"host": "http://127.0.0.1", "schema": "https", "port": 8443}, "https://127.0.0.1:8443"),
         ({"host": "user:pw@127.0.0.1", "port": 5000}, "http://127.0.0.1:5000"),
+        ({"host": "BOX/"}, "http://BOX:5000"),  # only the slash is stripped, not the name's last letter
     ],
 )
 def test_host_field_forms(monkeypatch, fields, base_url):
