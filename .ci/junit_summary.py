@@ -68,7 +68,7 @@ def default_envs() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("junit_dir", type=Path)
     parser.add_argument("--tox-log", type=Path)
@@ -77,7 +77,7 @@ def main() -> int:
         "--integration-mode",
         help="fail unless the report of every integration env (integration-af*.xml) records this mode",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     envs = [env for env in args.expect.split(",") if env] if args.expect else default_envs()
     statuses = tox_results(args.tox_log)

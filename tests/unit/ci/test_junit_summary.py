@@ -1,0 +1,58 @@
+"""``.ci/junit_summary.py``: every expected env ran tests, each integration env in the required mode."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[3] / ".ci" / "junit_summary.py"
+spec = importlib.util.spec_from_file_location("junit_summary", SCRIPT)
+junit_summary = importlib.util.module_from_spec(spec)
+sys.modules["junit_summary"] = junit_summary  # its dataclass looks itself up
+spec.loader.exec_module(junit_summary)
+
+ENVS = "unit-af33,integration-af211,integration-af33"
+
+
+def report(directory: Path, env: str, mode: str | None = None, failures: int = 0) -> None:
+    props = f'<properties><property name="integration_mode" value="{mode}"/></properties>' if mode else ""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{env}.xml").write_text(
+        f'<testsuites><testsuite name="{env}" tests="2" failures="{failures}" errors="0" skipped="0" '
+        f'time="1.5">{props}<testcase classname="t" name="a"/><testcase classname="t" name="b"/>'
+        "</testsuite></testsuites>"
+    )
+
+
+def run(junit: Path, *extra: str) -> int:
+    return junit_summary.main(["--expect", ENVS, *extra, str(junit)])
+
+
+def test_every_env_ran_in_docker_mode(tmp_path, capsys):
+    report(tmp_path, "unit-af33")
+    report(tmp_path, "integration-af211", "docker")
+    report(tmp_path, "integration-af33", "docker")
+    assert run(tmp_path, "--integration-mode", "docker") == 0
+    out = capsys.readouterr().out
+    assert "integration-af211 servers ran as: docker" in out
+    assert "integration-af33 servers ran as: docker" in out
+
+
+def test_each_integration_env_must_record_the_mode(tmp_path, capsys):
+    report(tmp_path, "unit-af33")
+    report(tmp_path, "integration-af211", "docker")
+    report(tmp_path, "integration-af33", "local")
+    assert run(tmp_path) == 0  # without --integration-mode the mode is only shown
+    assert run(tmp_path, "--integration-mode", "docker") == 1
+    assert "integration-af33: ran as local, docker required" in capsys.readouterr().err
+
+
+def test_missing_integration_report_or_failures_are_problems(tmp_path, capsys):
+    report(tmp_path, "unit-af33", failures=1)
+    report(tmp_path, "integration-af211", "docker")
+    assert run(tmp_path, "--integration-mode", "docker") == 1
+    err = capsys.readouterr().err
+    assert "integration-af33: no JUnit report" in err
+    assert "integration-af33: no report, docker mode required" in err
+    assert "unit-af33: 1 failures, 0 errors" in err
