@@ -17,16 +17,16 @@ from collections import Counter
 from pathlib import Path
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
+TAG_OUTCOMES = {"failure": "failed", "error": "error", "skipped": "skipped"}  # first present wins
 
 
 def outcomes(report: Path) -> dict[str, str]:
     """``classname::name`` -> outcome for every test case of one report."""
     result: dict[str, str] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
-        kinds = {child.tag for child in case}
-        outcome = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
+        tags = {child.tag for child in case}
         key = f"{case.get('classname', '')}::{case.get('name', '')}"
-        result[key] = {"failure": "failed"}.get(outcome, outcome)
+        result[key] = next((o for tag, o in TAG_OUTCOMES.items() if tag in tags), "passed")
     return result
 
 
