@@ -47,4 +47,7 @@ def test_a_missing_env_is_reported(tmp_path, capsys):
     report(tmp_path / "a", "dags-af33", {"d": "passed"})
     report(tmp_path / "b", "unit-af33", {"x": "passed"})
     assert junit_compare.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
-    assert "missing" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "missing" in out
+    row = next(line for line in out.splitlines() if line.startswith("dags-af33"))
+    assert row.split()[1:] == ["1/0/0/0", "missing"]  # the env's row, not only its test's DIFFERS line
