@@ -4,7 +4,7 @@ The run happens in a child process with an Airflow of its own, configured as a u
 not as the test suite's (which runs Airflow in unit-test mode): a temporary ``AIRFLOW_HOME`` with a
 SQLite metastore migrated by ``airflow db migrate``, the repository's ``dags/`` as the DAGs folder
 (Airflow 3's default bundle is that folder), no example DAGs, the connection ``movielens_default``
-from ``AIRFLOW_CONN_MOVIELENS_DEFAULT`` (the ``movielens_conn`` fixture) and ``MOVIELENS_DATA_DIR`` in
+from ``AIRFLOW_CONN_MOVIELENS_DEFAULT`` (pointing at ``movielens_api``) and ``MOVIELENS_DATA_DIR`` in
 a temporary directory. The child runs the interpreter of the running test session, so the test
 covers whichever Airflow line the session runs on.
 
@@ -32,7 +32,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import requests
 
 from airflow_movielens.ranking import rank_movies_by_rating
 
@@ -129,11 +128,11 @@ def _dag_test(env: dict[str, str], logical_date: dt.datetime, *dag_ids: str) -> 
     return {result["dag_id"]: result for result in results}, out
 
 
-def _env_for_run(airflow_home: Path, data_dir: Path, deferrable: bool = False) -> dict[str, str]:
+def _env_for_run(airflow_home: Path, server: Any, data_dir: Path, deferrable: bool = False) -> dict[str, str]:
     env = _child_environment(airflow_home)
     env.update(
         {
-            "AIRFLOW_CONN_MOVIELENS_DEFAULT": os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"],
+            "AIRFLOW_CONN_MOVIELENS_DEFAULT": server.connection_json(),
             "MOVIELENS_DATA_DIR": str(data_dir),
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": str(deferrable),
         }
@@ -141,31 +140,29 @@ def _env_for_run(airflow_home: Path, data_dir: Path, deferrable: bool = False) -
     return env
 
 
-def _listing(server: Any, path: str, **params: str) -> list[dict[str, Any]]:
-    """A whole listing straight from the server, page by page."""
-    records: list[dict[str, Any]] = []
-    with requests.Session() as session:
-        session.auth = server.auth
-        while True:
-            response = session.get(
-                f"{server.url}{path}", params={**params, "offset": len(records), "limit": 1000}, timeout=30
-            )
-            response.raise_for_status()
-            body = response.json()
-            records.extend(body["result"])
-            if not body["result"] or len(records) >= body["total"]:
-                return records
-
-
-def _day_with_ratings(server: Any, fraction: float) -> dt.date:
+def _day_with_ratings(direct_api: Any, fraction: float) -> dt.date:
     """The UTC day of the rating ``fraction`` of the way through the server's listing."""
-    with requests.Session() as session:
-        session.auth = server.auth
-        total = session.get(f"{server.url}/ratings", params={"limit": 1}, timeout=30).json()["total"]
-        record = session.get(
-            f"{server.url}/ratings", params={"limit": 1, "offset": int(total * fraction)}, timeout=30
-        ).json()["result"][0]
+    offset = int(direct_api.total() * fraction)
+    record = direct_api.get("/ratings", limit=1, offset=offset)["result"][0]
     return dt.datetime.fromtimestamp(record["timestamp"], tz=dt.timezone.utc).date()
+
+
+def _day_listing(direct_api: Any, day: dt.date) -> list[dict[str, Any]]:
+    """The server's own listing of the ratings of ``day`` (UTC)."""
+    next_day = day + dt.timedelta(days=1)
+    return direct_api.paged_listing(start_date=day.isoformat(), end_date=next_day.isoformat())
+
+
+def _assert_ranking_file(
+    path: Path, listing: list[dict[str, Any]], titles: dict[Any, str] | None = None
+) -> pd.DataFrame:
+    """The CSV at ``path`` is ``rank_movies_by_rating`` of ``listing`` (with ``titles``, if given)."""
+    expected = rank_movies_by_rating(pd.DataFrame.from_records(listing), min_ratings=2)
+    if titles is not None:
+        expected["title"] = expected.index.map(titles)
+    actual = pd.read_csv(path, index_col=0)
+    pd.testing.assert_frame_equal(actual, pd.read_csv(io.StringIO(expected.to_csv()), index_col=0))
+    return actual
 
 
 # Each case runs a different day: Airflow 2.11's dag.test() cannot re-run a logical date that already
@@ -176,17 +173,19 @@ def _day_with_ratings(server: Any, fraction: float) -> dt.date:
 def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
     airflow_home: Path,
     movielens_api: Any,
-    movielens_conn: str,
+    direct_api: Any,
     tmp_path: Path,
     deferrable: bool,
     fraction: float,
 ) -> None:
-    day = _day_with_ratings(movielens_api, fraction)
+    day = _day_with_ratings(direct_api, fraction)
     next_day = day + dt.timedelta(days=1)
     data_dir = tmp_path / "data"
     logical_date = dt.datetime.combine(next_day, dt.time(), tzinfo=dt.timezone.utc)
 
-    results, out = _dag_test(_env_for_run(airflow_home, data_dir, deferrable), logical_date, DAG_ID)
+    results, out = _dag_test(
+        _env_for_run(airflow_home, movielens_api, data_dir, deferrable), logical_date, DAG_ID
+    )
 
     result = results[DAG_ID]
     assert result["state"] == "success", out[-4000:]
@@ -200,19 +199,14 @@ def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
     # dag.test logs this (both lines) when a deferred task's trigger runs in-process.
     assert ("[DAG TEST] running trigger in line" in out) is deferrable
 
-    expected_ratings = _listing(
-        movielens_api, "/ratings", start_date=day.isoformat(), end_date=next_day.isoformat()
-    )
+    expected_ratings = _day_listing(direct_api, day)
     ratings_file = data_dir / DAG_ID / "ratings" / f"{day.isoformat()}.json"
     assert json.loads(ratings_file.read_text()) == expected_ratings
     assert expected_ratings  # the day was chosen to have ratings
 
-    titles = {movie["movieId"]: movie["title"] for movie in _listing(movielens_api, "/movies")}
-    expected_ranking = rank_movies_by_rating(pd.DataFrame.from_records(expected_ratings), min_ratings=2)
-    expected_ranking["title"] = expected_ranking.index.map(titles)
+    titles = {movie["movieId"]: movie["title"] for movie in direct_api.paged_listing("/movies")}
     ranking_file = data_dir / DAG_ID / "rankings" / f"{day.isoformat()}.csv"
-    actual = pd.read_csv(ranking_file, index_col=0)
-    pd.testing.assert_frame_equal(actual, pd.read_csv(io.StringIO(expected_ranking.to_csv()), index_col=0))
+    actual = _assert_ranking_file(ranking_file, expected_ratings, titles)
     assert len(actual) > 0
     assert actual["title"].notna().all()
 
@@ -221,24 +215,24 @@ def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
 
 
 def test_the_seed_example_dags_run_end_to_end(
-    airflow_home: Path, movielens_api: Any, movielens_conn: str, tmp_path: Path
+    airflow_home: Path, movielens_api: Any, direct_api: Any, tmp_path: Path
 ) -> None:
     """01_python, 02_hook, 03_operator and 04_sensor each write exactly the day's listing."""
-    day = _day_with_ratings(movielens_api, 1 / 2)
+    day = _day_with_ratings(direct_api, 1 / 2)
     next_day = day + dt.timedelta(days=1)
     data_dir = tmp_path / "data"
     dag_ids = ("01_python", "02_hook", "03_operator", "04_sensor")
     logical_date = dt.datetime.combine(next_day, dt.time(), tzinfo=dt.timezone.utc)
 
-    results, out = _dag_test(_env_for_run(airflow_home, data_dir), logical_date, *dag_ids)
+    results, out = _dag_test(_env_for_run(airflow_home, movielens_api, data_dir), logical_date, *dag_ids)
 
     assert {dag_id: results[dag_id]["state"] for dag_id in dag_ids} == dict.fromkeys(dag_ids, "success"), out[
         -4000:
     ]
     assert all(set(results[d]["tasks"].values()) == {"success"} for d in dag_ids)
-    listing = _listing(movielens_api, "/ratings", start_date=day.isoformat(), end_date=next_day.isoformat())
+    listing = _day_listing(direct_api, day)
     assert listing
-    partition = f"{day.isoformat()}"
+    partition = day.isoformat()
     for dag_id in ("01_python", "03_operator", "04_sensor"):
         assert json.loads((data_dir / dag_id / "ratings" / f"{partition}.json").read_text()) == listing, (
             dag_id
@@ -246,6 +240,4 @@ def test_the_seed_example_dags_run_end_to_end(
     lines = (data_dir / "02_hook" / "ratings" / f"{partition}.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == listing
 
-    expected_ranking = rank_movies_by_rating(pd.DataFrame.from_records(listing), min_ratings=2)
-    actual = pd.read_csv(data_dir / "01_python" / "rankings" / f"{partition}.csv", index_col=0)
-    pd.testing.assert_frame_equal(actual, pd.read_csv(io.StringIO(expected_ranking.to_csv()), index_col=0))
+    _assert_ranking_file(data_dir / "01_python" / "rankings" / f"{partition}.csv", listing)
