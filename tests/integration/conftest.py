@@ -20,6 +20,7 @@ connection id, set through ``AIRFLOW_CONN_<ID>``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -448,6 +449,20 @@ def faulty_movielens_conn(faulty_movielens_api: ApiServer, monkeypatch: pytest.M
     """``movielens_faulty`` pointing at ``faulty_movielens_api``."""
     monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS_FAULTY", faulty_movielens_api.connection_json())
     return "movielens_faulty"
+
+
+@dataclass(frozen=True)
+class WrongPasswordConn:
+    conn_id: str
+    password: str
+
+
+@pytest.fixture
+def wrong_password_conn(movielens_api: ApiServer, monkeypatch: pytest.MonkeyPatch) -> WrongPasswordConn:
+    """``movielens_wrong``: ``movielens_api`` with a wrong password (which must never be shown)."""
+    wrong = dataclasses.replace(movielens_api, password="wrong-" + movielens_api.password)
+    monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS_WRONG", wrong.connection_json())
+    return WrongPasswordConn("movielens_wrong", wrong.password)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from airflow_movielens.exceptions import MovielensAPIError
@@ -79,17 +77,15 @@ def test_connection_check_reports_the_available_ratings(movielens_conn, direct_a
     assert str(direct_api.total()) in message
 
 
-def test_wrong_password_fails_with_401_and_never_shows_the_password(movielens_api, monkeypatch):
-    secret = "wrong-" + movielens_api.password
-    conn = {**json.loads(movielens_api.connection_json()), "password": secret}
-    monkeypatch.setenv("AIRFLOW_CONN_MOVIELENS_WRONG", json.dumps(conn))
+def test_wrong_password_fails_with_401_and_never_shows_the_password(wrong_password_conn):
+    secret = wrong_password_conn.password
 
     with (
         pytest.raises(MovielensAPIError) as excinfo,
-        MovielensHook("movielens_wrong", max_attempts=3) as hook,
+        MovielensHook(wrong_password_conn.conn_id, max_attempts=3) as hook,
     ):
         list(hook.get_ratings("2019-01-01", "2019-01-02"))
-    ok, message = MovielensHook("movielens_wrong").test_connection()
+    ok, message = MovielensHook(wrong_password_conn.conn_id).test_connection()
 
     assert excinfo.value.status_code == 401
     assert secret not in str(excinfo.value)

@@ -77,18 +77,13 @@ def test_trigger_keeps_waiting_while_the_day_is_empty(movielens_conn, ratings_ca
     assert waits == [30.0, 30.0, 30.0], "three negative checks, each followed by one poke interval"
 
 
-def test_trigger_reports_bad_credentials_as_an_error_event(movielens_api, ratings_calendar, monkeypatch):
-    secret = "not-" + movielens_api.password
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MOVIELENS_WRONG",
-        json.dumps({**json.loads(movielens_api.connection_json()), "password": secret}),
-    )
+def test_trigger_reports_bad_credentials_as_an_error_event(wrong_password_conn, ratings_calendar):
+    secret = wrong_password_conn.password
     day = ratings_calendar.busy_day
-    task = sensor("movielens_wrong", day, ratings_calendar.next_day(day))
+    end = ratings_calendar.next_day(day)
+    task = sensor(wrong_password_conn.conn_id, day, end)
 
-    event = asyncio.run(
-        first_event(MovielensRatingsTrigger("movielens_wrong", day, ratings_calendar.next_day(day)))
-    )
+    event = asyncio.run(first_event(MovielensRatingsTrigger(wrong_password_conn.conn_id, day, end)))
 
     assert event["status"] == "error"
     assert event["status_code"] == 401
