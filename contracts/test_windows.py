@@ -204,20 +204,25 @@ def _probe_days(discovery: Discovery) -> list[dt.date]:
     return [dt.date(2000, 1, 1)]
 
 
+def _check_empty(findings: Findings, client: ApiClient, window: Window, what: str) -> None:
+    """A page of ``window`` must hold no records and total 0; ``what`` names the window in the message."""
+    try:
+        page = fetch(client, window=window, limit=10)
+    except ContractViolation as exc:
+        findings.violation(exc)
+        return
+    findings.check(
+        page.records == [] and page.total == 0,
+        f"{what} answered {len(page.records)} records with total {page.total}",
+        page.exchange,
+    )
+
+
 @pytest.mark.clause("WIN-006", level="MUST")
 def test_win_006_start_equal_end_is_empty(client: ApiClient, discovery: Discovery):
     findings = Findings()
     for day in _probe_days(discovery):
-        try:
-            page = fetch(client, window=Window(day, day), limit=10)
-        except ContractViolation as exc:
-            findings.violation(exc)
-            continue
-        findings.check(
-            page.records == [] and page.total == 0,
-            f"start_date == end_date == {day} answered {len(page.records)} records with total {page.total}",
-            page.exchange,
-        )
+        _check_empty(findings, client, Window(day, day), f"start_date == end_date == {day}")
     findings.raise_any()
 
 
@@ -250,14 +255,5 @@ def test_win_008_window_without_records_is_empty(client: ApiClient, discovery: D
         windows = [Window(dt.date(2000, 1, 1), dt.date(2000, 1, 8))]
     findings = Findings()
     for window in windows:
-        try:
-            page = fetch(client, window=window, limit=10)
-        except ContractViolation as exc:
-            findings.violation(exc)
-            continue
-        findings.check(
-            page.records == [] and page.total == 0,
-            f"window {window} without ratings answered {len(page.records)} records with total {page.total}",
-            page.exchange,
-        )
+        _check_empty(findings, client, window, f"window {window} without ratings")
     findings.raise_any()
