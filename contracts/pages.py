@@ -79,6 +79,11 @@ class Page:
     exchange: Exchange
     raw: dict[str, Any] = field(repr=False)
 
+    @property
+    def expected_length(self) -> int:
+        """How many records the envelope's ``offset``, ``limit`` and ``total`` say the page holds."""
+        return max(0, min(self.limit, self.total - self.offset))
+
     def order_keys(self) -> list[tuple[int, int, int]]:
         """The ``(timestamp, userId, movieId)`` of each rating (a violation if they are not integers)."""
         return [rating_key(r, self.exchange) for r in self.records]
