@@ -102,8 +102,8 @@ class MovielensFetchRatingsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         start, end = coerce_window(self.window_start, self.window_end)
-        if start == end:
-            self.log.warning(empty_window_message(str(start)))
+        if start is not None and start == end:
+            self.log.warning(empty_window_message(start))
         self.log.info("Fetching ratings for [%s, %s) into %s", start, end, self.output_path)
         count = 0
         with MovielensHook(self.conn_id, **self.hook_params) as hook:

@@ -364,6 +364,14 @@ def test_fetch_log_lines(connection, mocked, tmp_path, logs):
     assert not any("is empty" in m for m in logs.messages)
 
 
+def test_unbounded_window_is_not_reported_empty(connection, mocked, tmp_path, logs):
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    op = fetch_op(tmp_path / "x.json")
+    op.window_start = op.window_end = None  # (None, None) is the whole listing, not [d, d)
+    assert run(op)["count"] == 1
+    assert not any("is empty" in m for m in logs.messages)
+
+
 def test_read_ratings_formats(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(RANK_INPUT))
     assert read_ratings(str(tmp_path / "a.json")).to_dict("records") == RANK_INPUT
