@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from airflow.configuration import conf
 from airflow.timetables.base import DataInterval, TimeRestriction
 from sqlalchemy.engine import Engine
@@ -88,28 +89,12 @@ def refuse_io(attempts: list[str]) -> Iterator[None]:
 
         return refused
 
-    with contextlib.ExitStack() as stack:
-        patch = stack.enter_context(_patching())
-        patch(socket.socket, "connect", refuse("socket connect"))
-        patch(socket.socket, "connect_ex", refuse("socket connect"))
-        patch(socket, "getaddrinfo", lambda *a, **k: refuse("name lookup")(None, *a, **k))
-        patch(Engine, "connect", refuse("metastore connection"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse("socket connect"))
+        patch.setattr(socket.socket, "connect_ex", refuse("socket connect"))
+        patch.setattr(socket, "getaddrinfo", lambda *a, **k: refuse("name lookup")(None, *a, **k))
+        patch.setattr(Engine, "connect", refuse("metastore connection"))
         yield
-
-
-@contextlib.contextmanager
-def _patching() -> Iterator[Callable[[Any, str, Any], None]]:
-    saved: list[tuple[Any, str, Any]] = []
-
-    def patch(owner: Any, name: str, value: Any) -> None:
-        saved.append((owner, name, getattr(owner, name)))
-        setattr(owner, name, value)
-
-    try:
-        yield patch
-    finally:
-        for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
 
 
 def _dagbag(path: Path, root: Path) -> Any:
