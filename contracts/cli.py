@@ -22,12 +22,10 @@ from typing import NoReturn
 
 from . import options, report
 from .clauses import CLAUSES
+from .options import DEFAULT_FUZZ_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT
 
 PROG = "movielens-contract"
 SUITE_DIR = Path(__file__).resolve().parent
-DEFAULT_SEED = 0
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_FUZZ_EXAMPLES = 25
 # The suite ignores the configuration of whatever project it is run from.
 _INI = (
     "[pytest]\naddopts =\n"
@@ -62,12 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MOVIELENS_CONTRACT_PASSWORD", "airflow"),
         help="password (default: $MOVIELENS_CONTRACT_PASSWORD or airflow); never printed",
     )
-    parser.add_argument(
-        "--level",
-        choices=("must", "should"),
-        default="should",
-        help="must: MUST clauses only; should (default): MUST and SHOULD clauses",
-    )
+    parser.add_argument("--level", **options.LEVEL_OPTION)
     parser.add_argument(
         "--clause",
         action="extend",

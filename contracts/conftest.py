@@ -20,11 +20,9 @@ from . import options, report
 from .clauses import CLAUSES, Clause
 from .client import ApiClient, ContractViolation
 from .discovery import Discovery
+from .options import DEFAULT_FUZZ_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT
 
 SUITE_DIR = Path(__file__).resolve().parent
-DEFAULT_SEED = 0
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_FUZZ_EXAMPLES = 25
 # The documented bound (README.md, "Request budget"): the client refuses to send more.
 BASE_BUDGET = 400
 
@@ -62,13 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("MOVIELENS_CONTRACT_PASSWORD", "airflow"),
         help="password for HTTP basic auth (default: airflow)",
     )
-    group.addoption(
-        "--level",
-        dest="contract_level",
-        choices=("must", "should"),
-        default="should",
-        help="must: MUST clauses only; should (default): MUST and SHOULD clauses",
-    )
+    group.addoption("--level", dest="contract_level", **options.LEVEL_OPTION)
     group.addoption(
         "--clause",
         dest="contract_clauses",

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .clauses import CLAUSES
 from .client import strip_userinfo
+
+DEFAULT_SEED = 0
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_FUZZ_EXAMPLES = 25
+# ``--level`` as both the runner's argparse parser and the pytest plugin define it.
+LEVEL_OPTION: dict[str, Any] = {
+    "choices": ("must", "should"),
+    "default": "should",
+    "help": "must: MUST clauses only; should (default): MUST and SHOULD clauses",
+}
 
 
 def split_clauses(values: Iterable[str]) -> set[str] | None:
