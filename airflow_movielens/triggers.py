@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
+
 from airflow_movielens.compat import BaseTrigger, TriggerEvent
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import MovielensAPIError, MovielensError
@@ -23,8 +25,8 @@ class MovielensRatingsTrigger(BaseTrigger):
     """Poke ``/ratings`` for the window every ``poke_interval`` seconds until it holds a rating.
 
     Each check is the sensor's poke (one ``limit=1`` request through :class:`MovielensHook`, with its
-    retries), run in a worker thread (``asyncio.to_thread``) so the triggerer's event loop is never
-    blocked; Airflow's connection lookup works from that thread on both lines. Events:
+    retries), run in a worker thread (asgiref's ``sync_to_async``, as Airflow asks of triggers) so the
+    triggerer's event loop is never blocked and Airflow's connection lookup works as in a task. Events:
 
     * ``{"status": "success", "start_date", "end_date"}`` once a rating exists;
     * ``{"status": "error", "status_code", "message"}`` on a failure that retries did not cure (bad
@@ -73,9 +75,10 @@ class MovielensRatingsTrigger(BaseTrigger):
         window = {"start_date": self.start_date, "end_date": self.end_date}
         while True:
             try:
-                # In a worker thread: the event loop is never blocked, and Airflow's connection lookup
-                # works there on both lines.
-                found = await asyncio.to_thread(self._check)
+                # In a worker thread, so the event loop is never blocked. sync_to_async (not
+                # asyncio.to_thread): on Airflow 3.0-3.2 the connection lookup reaches the supervisor
+                # with async_to_sync, which must find the triggerer's own event loop.
+                found = await sync_to_async(self._check)()
             except Exception as exc:  # report failures retries did not cure instead of looping on them
                 message = str(exc) if isinstance(exc, MovielensError) else f"{type(exc).__name__}: {exc}"
                 status_code = exc.status_code if isinstance(exc, MovielensAPIError) else None

@@ -141,3 +141,28 @@ def test_unexpected_exception_names_its_type(connection, mocked, waits, monkeypa
     (event,) = events(make())
     assert event["message"] == "RuntimeError: boom"
     assert event["status_code"] is None
+
+
+def test_check_runs_where_async_to_sync_reaches_the_triggerer_loop(connection, mocked, waits, monkeypatch):
+    # On Airflow 3.0-3.2 a connection lookup inside the check calls the supervisor through
+    # async_to_sync; the coroutine must run on the trigger's own event loop, not on a new one.
+    from asgiref.sync import async_to_sync
+
+    loops = []
+
+    async def on_loop():
+        loops.append(asyncio.get_running_loop())
+
+    def check(self):
+        async_to_sync(on_loop)()
+        return True
+
+    monkeypatch.setattr(MovielensRatingsTrigger, "_check", check)
+
+    async def collect():
+        main = asyncio.get_running_loop()
+        return main, [event.payload["status"] async for event in make().run()]
+
+    main, statuses = asyncio.run(collect())
+    assert statuses == ["success"]
+    assert loops == [main]
