@@ -9,7 +9,7 @@ import pytest
 from .checks import Findings
 from .client import ApiClient
 from .discovery import Discovery
-from .pages import MOVIES, Page, Window, fetch, walk
+from .pages import MOVIES, Page, Window, concatenated, fetch, walk
 
 FIRST = 100
 SINGLE = 10
@@ -66,7 +66,7 @@ def test_movies_001_ordered_and_pages_concatenate(movie_pages: MoviePages):
         )
     big = movie_pages.big.records
     for pages in movie_pages.walks:
-        joined = [r for p in pages for r in p.records]
+        joined = concatenated(pages)
         if joined != big[: len(joined)] or len(joined) < min(
             len(big), sum(p.requested_limit or 0 for p in pages)
         ):
