@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from . import options, report
 from .clauses import CLAUSES
+from .client import strip_userinfo
 from .options import DEFAULT_FUZZ_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT
 
 PROG = "movielens-contract"
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         ini.write_text(_INI, encoding="utf-8")
         output = io.StringIO()
         print(
-            f"{PROG}: checking {collector_target(args.url)} (seed {args.seed}, level {args.level})",
+            f"{PROG}: checking {strip_userinfo(args.url)} (seed {args.seed}, level {args.level})",
             flush=True,
         )
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
@@ -188,12 +189,6 @@ def run(args: argparse.Namespace) -> int:
     if args.junit_xml:
         print(f"JUnit XML report: {args.junit_xml}")
     return report.exit_code(results)
-
-
-def collector_target(url: str) -> str:
-    from .client import strip_userinfo
-
-    return strip_userinfo(url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
