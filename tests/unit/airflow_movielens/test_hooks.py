@@ -722,21 +722,21 @@ def test_max_limit_1_is_honoured(connection, mocked, sleeps):
 
 
 @pytest.mark.parametrize(
-    ("body", "adapts"),
+    ("body", "next_limit"),
     [
-        ({"error": "Limit too large"}, True),  # no parameter field: the message decides
-        ({"error": "page too large", "max_limit": 2}, True),  # no parameter field, but max_limit
-        ({"error": "limit is fine, start_date is not", "parameter": "start_date"}, False),
-        ({"error": "bad request"}, False),
+        ({"error": "Limit too large"}, "4"),  # no parameter field: the message decides; halved
+        ({"error": "page too large", "max_limit": 2}, "2"),  # no parameter field, but max_limit
+        ({"error": "limit is fine, start_date is not", "parameter": "start_date"}, None),
+        ({"error": "bad request"}, None),
     ],
 )
-def test_which_400s_are_about_limit(connection, mocked, sleeps, body, adapts):
+def test_which_400s_are_about_limit(connection, mocked, sleeps, body, next_limit):
     mocked.add(responses.GET, RATINGS, status=400, json=body)
     mocked.add(responses.GET, RATINGS, json=page([rating(0)], total=1))
     with make_hook(sleeps) as hook:
-        if adapts:
+        if next_limit is not None:
             assert list(hook.get_ratings(batch_size=8)) == [rating(0)]
-            assert mocked.calls[1].request.params["limit"] in {"2", "4"}
+            assert mocked.calls[1].request.params["limit"] == next_limit
         else:
             with pytest.raises(MovielensAPIError):
                 list(hook.get_ratings(batch_size=8))
