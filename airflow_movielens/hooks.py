@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain, islice
-from operator import itemgetter
 from types import TracebackType
 from typing import Any, TypeGuard
 
@@ -470,6 +469,9 @@ def _is_about_limit(exc: MovielensAPIError) -> bool:
     return exc.max_limit is not None or "limit" in exc.message.lower()
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def _check_order(
     records: list[Record], order: tuple[str, ...], url: str, offset: int, last_key: tuple[Any, ...] | None
 ) -> tuple[Any, ...]:
@@ -481,15 +483,14 @@ def _check_order(
     """
     try:
         keys: list[tuple[Any, ...]] = (
-            list(map(itemgetter(*order), records))
+            list(map(operator.itemgetter(*order), records))
             if len(order) > 1
             else [(record[order[0]],) for record in records]
         )
         well_typed = set(map(type, chain.from_iterable(keys))) <= _NUMBER_TYPES
         ordered = all(map(operator.lt, keys, islice(keys, 1, None)))
         if well_typed and ordered and (last_key is None or last_key < keys[0]):
-            last: tuple[Any, ...] = keys[-1]
-            return last
+            return keys[-1]
     except (KeyError, TypeError):
         pass
     for index, record in enumerate(records):
@@ -502,9 +503,6 @@ def _check_order(
         last_key = key
     assert last_key is not None  # records is never empty here
     return last_key
-
-
-_NUMBER_TYPES = frozenset({int, float})
 
 
 def _order_key(record: Record, order: tuple[str, ...], url: str, position: int) -> tuple[Any, ...]:
