@@ -10,9 +10,6 @@ from typing import Any
 
 __version__ = "1.0.0"
 
-DESCRIPTION = "Hook, operators, sensor and deferrable trigger for the MovieLens ratings API."
-DOCS_URL = "https://grouplens.org/datasets/movielens/"
-
 # Connection form of the ``movielens`` type. Airflow 3 reads it from the provider info below (without
 # importing the hook); Airflow 2.11 asks ``MovielensHook.get_ui_field_behaviour()``, which returns the same.
 # Defaults applied by the hook when a field is empty: scheme http, host movielens, port 5000.
@@ -34,12 +31,12 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-movielens",
         "name": "MovieLens",
-        "description": DESCRIPTION,
+        "description": "Hook, operators, sensor and deferrable trigger for the MovieLens ratings API.",
         "versions": [__version__],
         "integrations": [
             {
                 "integration-name": "MovieLens",
-                "external-doc-url": DOCS_URL,
+                "external-doc-url": "https://grouplens.org/datasets/movielens/",
                 "tags": ["service"],
             }
         ],

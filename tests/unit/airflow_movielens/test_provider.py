@@ -88,15 +88,17 @@ def test_provider_info_structure_is_what_airflow_reads():
     assert info["package-name"] in distribution
     assert info["versions"] == [importlib.metadata.version(info["package-name"])]
     assert info["name"] == MovielensHook.hook_name == "MovieLens"
-    assert info["description"] == airflow_movielens.DESCRIPTION
+    assert info["description"] == (
+        "Hook, operators, sensor and deferrable trigger for the MovieLens ratings API."
+    )
     assert info["integrations"] == [
         {
             "integration-name": info["name"],
-            "external-doc-url": airflow_movielens.DOCS_URL,
+            "external-doc-url": "https://grouplens.org/datasets/movielens/",
             "tags": ["service"],
         }
     ]
-    assert airflow_movielens.DOCS_URL.startswith("https://")
+    assert info["integrations"][0]["external-doc-url"].startswith("https://")
     for kind in ("hooks", "operators", "sensors", "triggers"):
         assert info[kind] == [
             {"integration-name": info["name"], "python-modules": [f"airflow_movielens.{kind}"]}
