@@ -82,15 +82,6 @@ def test_session_is_cached_and_closed(connection):
     assert hook.get_conn()[0] is not session  # a new session after close
 
 
-def test_constructor_rejects_bad_retry_settings():
-    with pytest.raises(ValueError, match="max_attempts"):
-        MovielensHook(max_attempts=0)
-    with pytest.raises(ValueError, match="timeout"):
-        MovielensHook(timeout=(1.0, 0))
-    with pytest.raises(ValueError, match="backoff_max"):
-        MovielensHook(backoff_max=-1)
-
-
 def test_ui_field_behaviour_documents_defaults():
     behaviour = MovielensHook.get_ui_field_behaviour()
     assert behaviour["hidden_fields"] == ["extra"]
@@ -584,6 +575,7 @@ def test_default_page_sizes(connection, mocked, sleeps):
         ({"backoff_max": -1}, "backoff_max must be a number >= 0, got -1"),
         ({"max_retry_after": "10"}, "max_retry_after must be a number >= 0, got '10'"),
         ({"timeout": 0}, "timeout must be a positive number or a (connect, read) pair, got 0"),
+        ({"timeout": (1.0, 0)}, "timeout must be a positive number or a (connect, read) pair, got (1.0, 0)"),
         (
             {"timeout": (1.0, 2.0, 3.0)},
             "timeout must be a positive number or a (connect, read) pair, got (1.0, 2.0, 3.0)",
