@@ -39,10 +39,17 @@ def answer(mocked, total):
     mocked.add(responses.GET, RATINGS, json={"result": records, "offset": 0, "limit": 1, "total": total})
 
 
-@pytest.mark.parametrize(("total", "expected"), [(0, False), (3, True)])
-def test_poke_is_one_request_for_the_rendered_window(connection, mocked, total, expected):
+@pytest.mark.parametrize(
+    ("total", "expected", "line"),
+    [
+        (0, False, "No ratings yet for [2024-01-01, 2024-01-02); waiting"),
+        (3, True, "Found ratings for [2024-01-01, 2024-01-02)"),
+    ],
+)
+def test_poke_is_one_request_for_the_rendered_window(connection, mocked, logs, total, expected, line):
     answer(mocked, total)
     assert sensor().poke(ctx()) is expected
+    assert line in logs.messages
     assert len(mocked.calls) == 1
     assert mocked.calls[0].request.params == {
         "start_date": "2024-01-01",
@@ -59,11 +66,11 @@ def test_poke_error_propagates(connection, mocked):
 
 
 def test_window_defaults_and_default_args():
-    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
-    with DAG("sensor_defaults", schedule=None, default_args={"start_date": start}):
+    start, end = datetime(2023, 1, 1, tzinfo=timezone.utc), datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with DAG("sensor_defaults", schedule=None, default_args={"start_date": start, "end_date": end}):
         op = MovielensRatingsSensor(task_id="wait")
     assert (op.window_start, op.window_end) == (DEFAULT_START_DATE, DEFAULT_END_DATE)
-    assert op.start_date == start
+    assert (op.start_date, op.end_date) == (start, end)
     assert set(op.template_fields) == {"window_start", "window_end"}
     explicit = sensor(start_date="{{ data_interval_end.strftime('%Y-%m-%d') }}", end_date="2024-01-09")
     assert (explicit.window_start, explicit.window_end) == ("2024-01-02", "2024-01-09")
@@ -154,26 +161,6 @@ def test_empty_window_fails_fast(connection, mocked, deferrable):
     with pytest.raises(ValueError, match=r"\[2024-01-01, 2024-01-01\) is empty.*DeltaDataIntervalTimetable"):
         op.execute(ctx())
     assert len(mocked.calls) == 0
-
-
-def test_default_args_end_date_does_not_replace_the_window():
-    start, end = datetime(2023, 1, 1, tzinfo=timezone.utc), datetime(2030, 1, 1, tzinfo=timezone.utc)
-    with DAG("sensor_end", schedule=None, default_args={"start_date": start, "end_date": end}):
-        op = MovielensRatingsSensor(task_id="wait")
-    assert (op.window_start, op.window_end) == (DEFAULT_START_DATE, DEFAULT_END_DATE)
-
-
-@pytest.mark.parametrize(
-    ("total", "line"),
-    [
-        (2, "Found ratings for [2024-01-01, 2024-01-02)"),
-        (0, "No ratings yet for [2024-01-01, 2024-01-02); waiting"),
-    ],
-)
-def test_poke_log_lines(connection, mocked, logs, total, line):
-    answer(mocked, total)
-    sensor().poke(ctx())
-    assert line in logs.messages
 
 
 def test_poke_uses_the_given_connection_and_hook_params(monkeypatch, mocked):
