@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from itertools import chain, islice
 from types import TracebackType
 from typing import Any, TypeGuard
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -86,6 +87,14 @@ def _is_int(value: object) -> TypeGuard[int]:
 
 def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part, so it can go into errors and logs."""
+    if "@" not in url:  # the common case costs one scan of a short string
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -305,7 +314,7 @@ class MovielensHook(BaseHook):
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
         response = session.get(url, params=params, timeout=self.timeout)
-        safe_url = response.url  # built from base_url, which never holds credentials
+        safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
         if not response.ok:
             raise self._api_error(response, safe_url)
         try:

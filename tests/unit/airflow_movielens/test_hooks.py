@@ -459,6 +459,19 @@ def test_password_not_in_connection_error(connection, mocked, sleeps, logs):
     assert PASSWORD not in logs.text
 
 
+def test_credentials_in_a_redirect_target_never_reach_errors(connection, mocked, sleeps, logs):
+    # A server redirecting to a URL with userinfo must not make the error text or .url carry it.
+    target = "http://someone:leaked-secret@127.0.0.1:5000/moved"
+    mocked.add(responses.GET, RATINGS, status=302, headers={"Location": target})
+    mocked.add(responses.GET, target, status=400, json={"error": "gone"})
+    with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
+        list(hook.get_ratings())
+    assert info.value.status_code == 400
+    assert info.value.url.startswith("http://127.0.0.1:5000/moved")
+    for text in (str(info.value), repr(info.value), info.value.url, logs.text):
+        assert "leaked-secret" not in text
+
+
 # -- malformed bodies ------------------------------------------------------------------------------
 
 
