@@ -77,8 +77,9 @@ class MovielensRatingsTrigger(BaseTrigger):
             try:
                 # In a worker thread, so the event loop is never blocked. sync_to_async (not
                 # asyncio.to_thread): on Airflow 3.0-3.2 the connection lookup reaches the supervisor
-                # with async_to_sync, which must find the triggerer's own event loop.
-                found = await sync_to_async(self._check)()
+                # with async_to_sync, which must find the triggerer's own event loop. Not asgiref's
+                # one shared "thread-sensitive" thread: a forked process inherits it dead and hangs.
+                found = await sync_to_async(self._check, thread_sensitive=False)()
             except Exception as exc:  # report failures retries did not cure instead of looping on them
                 message = str(exc) if isinstance(exc, MovielensError) else f"{type(exc).__name__}: {exc}"
                 status_code = exc.status_code if isinstance(exc, MovielensAPIError) else None

@@ -166,3 +166,22 @@ def test_check_runs_where_async_to_sync_reaches_the_triggerer_loop(connection, m
     main, statuses = asyncio.run(collect())
     assert statuses == ["success"]
     assert loops == [main]
+
+
+def test_the_trigger_runs_in_a_forked_process(connection, mocked, waits):
+    # Executors and test runners fork. asgiref's shared thread-sensitive executor does not survive
+    # a fork, so a check sent there after the parent used it would hang the child for ever.
+    import os
+    import signal
+
+    mocked.add(responses.GET, RATINGS, json=envelope(1))
+    assert events(make())[0]["status"] == "success"  # the parent has used the worker now
+    pid = os.fork()
+    if pid == 0:  # child: exit 0 on success, killed by the alarm if the check never runs
+        signal.alarm(20)
+        try:
+            os._exit(0 if events(make())[0]["status"] == "success" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
