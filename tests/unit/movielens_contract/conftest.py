@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,48 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
         if behaviour is None:
             behaviour = Behaviour(**options)
         server = RunningServer(VariantApp(_DATASET if dataset is None else dataset, behaviour))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+# Independent server styles: style -> module with start(dataset, *, faults, **options) and FAULTS.
+STYLE_MODULES = {
+    "sqlite": "_sqlite_server",
+    "aiohttp": "_aiohttp_server",
+    "textbook": "_textbook_server",
+    "reference": "_reference_faults",
+}
+STYLES = ("wsgi", *STYLE_MODULES)
+
+
+@pytest.fixture
+def serve_style() -> Iterator[Callable[..., Any]]:
+    """Start servers of any style with faults; all are stopped after the test.
+
+    ``serve_style(style, *, faults=(), dataset=None, **options)``: ``"wsgi"`` is the
+    ``_contract_variants`` server (``options`` are :class:`Behaviour` fields); the others are the
+    modules of :data:`STYLE_MODULES`. ``dataset=None`` means the shared ``make_dataset()`` data,
+    except for ``"reference"``, which then serves the reference test's generated store.
+    """
+    servers: list[Any] = []
+
+    def start(
+        style: str, *, faults: Iterable[str] = (), dataset: Dataset | None = None, **options: Any
+    ) -> Any:
+        if style == "wsgi":
+            behaviour = Behaviour(faults=frozenset(faults), **options)
+            server: Any = RunningServer(VariantApp(_DATASET if dataset is None else dataset, behaviour))
+        elif style in STYLE_MODULES:
+            module = importlib.import_module(STYLE_MODULES[style])
+            if dataset is None and style != "reference":
+                dataset = _DATASET
+            server = module.start(dataset, faults=faults, **options)
+        else:
+            raise ValueError(f"unknown server style {style!r}; one of {STYLES}")
         servers.append(server)
         return server
 
