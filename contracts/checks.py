@@ -1,4 +1,9 @@
-"""Small assertion helpers that keep the exchange showing a violation."""
+"""Small assertion helpers that keep the exchange showing a violation, and count what they checked.
+
+Every check made through :func:`expect`, :func:`fail` or :class:`Findings` is counted in
+:data:`made`; the pytest plugin reports a clause whose test passed without making a single check
+as N/A ("found nothing to check"), never as a pass.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,29 @@ from . import spec
 from .client import ContractViolation, Exchange, Reply
 
 
+class CheckCounter:
+    """How many checks the running clause test has made."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+
+
+made = CheckCounter()
+
+
 def fail(message: str, *exchanges: Exchange | None) -> NoReturn:
+    made.tick()
     raise ContractViolation(message, *exchanges)
 
 
 def expect(condition: object, message: str, *exchanges: Exchange | None) -> None:
+    made.tick()
     if not condition:
         raise ContractViolation(message, *exchanges)
 
@@ -29,13 +52,20 @@ class Findings:
         self.exchanges: list[Exchange] = []
 
     def add(self, message: str, *exchanges: Exchange | None) -> None:
+        made.tick()
         self.messages.append(message)
         self.exchanges.extend(e for e in exchanges if e is not None)
 
     def check(self, condition: object, message: str, *exchanges: Exchange | None) -> bool:
         if not condition:
             self.add(message, *exchanges)
+        else:
+            made.tick()
         return bool(condition)
+
+    def held(self) -> None:
+        """Count a check that held where there is no condition left to test (an accepted answer)."""
+        made.tick()
 
     def violation(self, exc: ContractViolation) -> None:
         self.add(exc.message, *exc.exchanges)

@@ -71,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"run only these clauses (IDs such as {', '.join(list(CLAUSES)[:3])}, ...)",
     )
     parser.add_argument(
+        "--exclude",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="ID",
+        help="do not run these clauses",
+    )
+    parser.add_argument(
+        "--require",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="CAPABILITY",
+        help=options.REQUIRE_HELP,
+    )
+    parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"sampling and fuzzing seed (default {DEFAULT_SEED})"
     )
     parser.add_argument(
@@ -117,6 +133,10 @@ def _pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     ]
     for clause in args.clause:
         out += ["--clause", clause]
+    for clause in args.exclude:
+        out += ["--exclude", clause]
+    for capability in args.require:
+        out += ["--require", capability]
     if args.junit_xml:
         out += [
             f"--junitxml={args.junit_xml}",
@@ -147,17 +167,57 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def check(args: argparse.Namespace) -> None:
+    """Raise :class:`CannotRun` unless these options can work; create the report directories.
+
+    Called before anything is started (the reference-server wrapper calls it too), so a bad
+    option costs nothing and a fresh checkout needs no directories made by hand.
+    """
+    reason = options.problem(
+        args.url,
+        options.split_clauses(args.clause),
+        args.timeout,
+        args.fuzz_examples,
+        options.split_clauses(args.exclude) or set(),
+        options.split_capabilities(args.require),
+    )
+    if reason:
+        raise CannotRun(reason)
+    for target in (args.junit_xml, args.json, args.html):
+        if target is None:
+            continue
+        if target.exists() and target.is_dir():
+            raise CannotRun(f"cannot write {target}: it is a directory")
+        try:
+            target.resolve().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CannotRun(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _hypothesis_home(directory: Path) -> Iterator[None]:
+    """Keep hypothesis' files (FUZZ-*) in ``directory``, never in the user's working directory."""
+    previous = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(directory)
+    from hypothesis import configuration
+
+    saved = vars(configuration).get("__hypothesis_home_directory")
+    configuration.set_hypothesis_home_dir(directory)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(saved)
+        if previous is None:
+            del os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]
+        else:
+            os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = previous
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the suite; return the exit status (raises :class:`CannotRun` for status 2)."""
     import pytest
 
-    clauses = options.split_clauses(args.clause)
-    reason = options.problem(args.url, clauses, args.timeout, args.fuzz_examples)
-    if reason:
-        raise CannotRun(reason)
-    for target in (args.junit_xml, args.json, args.html):
-        if target is not None and not target.resolve().parent.is_dir():
-            raise CannotRun(f"cannot write {target}: its directory does not exist")
+    check(args)
     collector = report.ResultCollector()
     with tempfile.TemporaryDirectory(prefix="movielens-contract-") as tmp:
         ini = Path(tmp) / "pytest.ini"
@@ -167,7 +227,12 @@ def run(args: argparse.Namespace) -> int:
             f"{PROG}: checking {strip_userinfo(args.url)} (seed {args.seed}, level {args.level})",
             flush=True,
         )
-        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _no_plugin_autoload():
+        with (
+            contextlib.redirect_stdout(output),
+            contextlib.redirect_stderr(output),
+            _no_plugin_autoload(),
+            _hypothesis_home(Path(tmp) / "hypothesis"),
+        ):
             status = int(pytest.main(_pytest_args(args, ini), plugins=[collector]))
     if collector.meta.get("fatal"):
         raise CannotRun(collector.meta["fatal"])

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import options, report
+from . import checks, options, report
 from .clauses import CLAUSES, Clause
 from .client import ApiClient, ContractViolation
 from .discovery import Discovery
@@ -24,7 +24,7 @@ from .options import DEFAULT_FUZZ_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT
 
 SUITE_DIR = Path(__file__).resolve().parent
 # The documented bound (README.md, "Request budget"): the client refuses to send more.
-BASE_BUDGET = 400
+BASE_BUDGET = 480
 
 
 def request_budget(fuzz_examples: int) -> int:
@@ -38,6 +38,8 @@ STARTED_KEY = pytest.StashKey[float]()
 CLAUSE_KEY = pytest.StashKey[Clause]()
 MARK_KEY = pytest.StashKey[int]()
 DISCOVERY_KEY = pytest.StashKey[Discovery]()
+REQUIRED_KEY = pytest.StashKey[bool]()
+ABSENT_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,6 +71,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only this clause ID (repeat, or separate with commas)",
     )
     group.addoption(
+        "--exclude",
+        dest="contract_excluded",
+        action="append",
+        default=[],
+        help="do not run this clause ID (repeat, or separate with commas)",
+    )
+    group.addoption(
+        "--require",
+        dest="contract_required",
+        action="append",
+        default=[],
+        help=options.REQUIRE_HELP,
+    )
+    group.addoption(
         "--seed",
         dest="contract_seed",
         type=int,
@@ -92,7 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(id, level=None): the contract clause a test checks")
+    config.addinivalue_line("markers", "clause(id): the contract clause a test checks (see clauses.py)")
     collector = next(
         (p for p in config.pluginmanager.get_plugins() if getattr(p, "movielens_contract_collector", False)),
         None,
@@ -105,6 +121,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def selected_clauses(config: pytest.Config) -> set[str] | None:
     return options.split_clauses(config.option.contract_clauses)
+
+
+def excluded_clauses(config: pytest.Config) -> set[str]:
+    return options.split_clauses(config.option.contract_excluded) or set()
+
+
+def required_capabilities(config: pytest.Config) -> set[str]:
+    return options.split_capabilities(config.option.contract_required)
 
 
 def preflight(client: ApiClient) -> str | None:
@@ -146,6 +170,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         selected_clauses(config),
         config.option.contract_timeout,
         config.option.contract_fuzz_examples,
+        excluded_clauses(config),
+        required_capabilities(config),
     )
     if problem:
         _fatal(config, problem)
@@ -157,7 +183,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         max_requests=request_budget(config.option.contract_fuzz_examples),
     )
     config.stash[CLIENT_KEY] = client
+    config.stash[DISCOVERY_KEY] = Discovery(client, config.option.contract_seed)
     collector.meta["target"] = client.redact(client.base_url)
+    collector.meta["user"] = client.user
+    collector.meta["required"] = sorted(required_capabilities(config))
     reason = preflight(client)
     if reason:
         _fatal(config, reason)
@@ -171,6 +200,7 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     wanted = selected_clauses(config)
+    excluded = excluded_clauses(config)
     keep, drop = [], []
     for item in items:
         if not _in_suite(item):
@@ -182,13 +212,16 @@ def pytest_collection_modifyitems(
         clause = CLAUSES.get(marks[0].args[0])
         if clause is None:
             raise pytest.UsageError(f"{item.nodeid}: unknown clause {marks[0].args[0]!r}")
-        level = marks[0].kwargs.get("level")
-        if level is not None and level != clause.level:
-            raise pytest.UsageError(f"{item.nodeid}: {clause.id} is {clause.level}, not {level}")
+        if marks[0].kwargs:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a clause's level and capability are declared in clauses.py only"
+            )
         item.stash[CLAUSE_KEY] = clause
         item.user_properties += [("clause", clause.id), ("level", clause.level)]
-        if (wanted is not None and clause.id not in wanted) or (
-            config.option.contract_level == "must" and clause.level != "MUST"
+        if (
+            (wanted is not None and clause.id not in wanted)
+            or clause.id in excluded
+            or (config.option.contract_level == "must" and clause.level != "MUST")
         ):
             drop.append(item)
         else:
@@ -198,21 +231,44 @@ def pytest_collection_modifyitems(
         items[:] = keep
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture: reset the check counter, and gate clauses of absent capabilities."""
     client = item.config.stash.get(CLIENT_KEY, None)
     item.stash[MARK_KEY] = len(client.log) if client else 0
+    checks.made.reset()
+    clause = item.stash.get(CLAUSE_KEY, None)
+    discovered = item.config.stash.get(DISCOVERY_KEY, None)
+    if clause is None or clause.capability is None or discovered is None:
+        return
+    capability = discovered.capability(clause.capability)
+    if capability.offered is not False:
+        return
+    if clause.capability in required_capabilities(item.config):
+        item.stash[REQUIRED_KEY] = True
+        raise ContractViolation(
+            f"the {clause.capability} capability is required (--require) but not implemented: "
+            f"{capability.reason}",
+            capability.exchange,
+        )
+    item.stash[ABSENT_KEY] = True
+    pytest.skip(f"the {clause.capability} capability is not implemented ({capability.reason})")
 
 
 def _classify(
     report_: pytest.TestReport, call: pytest.CallInfo[None], item: pytest.Item
 ) -> tuple[str, str, list]:
+    """(outcome, message, exchanges) of one phase of a clause's test."""
     client = item.config.stash.get(CLIENT_KEY, None)
     tail = client.log[item.stash.get(MARK_KEY, 0) :] if client else []
     if report_.passed:
+        if report_.when == "call" and checks.made.count == 0:
+            return "na", "found nothing to check", []
         return "pass", "", []
     if report_.skipped:
         reason = report_.longrepr[2] if isinstance(report_.longrepr, tuple) else str(report_.longrepr)
-        return "skip", reason.removeprefix("Skipped: "), []
+        reason = reason.removeprefix("Skipped: ")
+        return ("not_implemented" if item.stash.get(ABSENT_KEY, False) else "na"), reason, []
     exc = call.excinfo.value if call.excinfo else None
     if exc is not None and hasattr(exc, "exchanges") and hasattr(exc, "message"):
         where = "" if report_.when == "call" else "while preparing: "
@@ -224,6 +280,14 @@ def _classify(
     return "error", f"{name}: {exc}", tail[-1:]
 
 
+def _failure_text(info: dict[str, Any]) -> str:
+    """The failure as JUnit XML and pytest show it: the message, each exchange and how to replay it."""
+    lines = [f"{info['clause']} ({info['level']}): {info['message']}"]
+    for exchange in info["exchanges"]:
+        lines += ["", report.exchange_text(exchange), f"reproduce: {exchange['curl']}"]
+    return "\n".join(lines)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     rep = yield
@@ -233,16 +297,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome, message, exchanges = _classify(rep, call, item)
     client = item.config.stash.get(CLIENT_KEY, None)
     redact = client.redact if client else (lambda s: s)
-    rep.contract = {
+    user = client.user if client else ""
+    required = item.stash.get(REQUIRED_KEY, False)
+    rep.contract = info = {
         "clause": clause.id,
         "level": clause.level,
+        "capability": clause.capability,
         "outcome": outcome,
         "message": redact(message)[:1000],
-        "exchanges": [e.to_dict() for e in exchanges[:3]],
+        "required": required,
+        "exchanges": [dict(e.to_dict(), curl=report.curl_command(e.to_dict(), user)) for e in exchanges[:3]],
     }
-    if clause.level == "SHOULD" and outcome in ("fail", "error"):
+    if outcome == "na" and rep.passed:  # passed without checking anything: not a pass
         rep.outcome = "skipped"
-        rep.wasxfail = f"SHOULD clause {clause.id} not met: {rep.contract['message']}"
+        rep.longrepr = (str(item.path), item.location[1] or 0, f"N/A: {message}")
+    elif outcome in ("fail", "error"):
+        text = _failure_text(info)
+        if clause.level == "SHOULD" and not required:
+            rep.outcome = "skipped"
+            rep.wasxfail = f"SHOULD clause {clause.id} not met: {text}"
+        else:
+            rep.longrepr = text
     return rep
 
 
@@ -257,6 +332,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     discovered = config.stash.get(DISCOVERY_KEY, None)
     if discovered is not None:
         collector.meta["server"] = discovered.facts()
+        collector.meta["capabilities"] = {
+            name: {"offered": found.offered, "reason": found.reason}
+            for name, found in sorted(discovered.known_capabilities().items())
+        }
     if client is not None:
         collector.meta["requests"] = client.requests_sent
         collector.meta["request_budget"] = client.max_requests
@@ -304,11 +383,9 @@ def fuzz_examples(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture(scope="session")
-def discovery(request: pytest.FixtureRequest, client: ApiClient, seed: int) -> Discovery:
-    """What the server holds, discovered lazily (see discovery.py)."""
-    found = Discovery(client, seed)
-    request.config.stash[DISCOVERY_KEY] = found
-    return found
+def discovery(request: pytest.FixtureRequest, client: ApiClient) -> Discovery:
+    """What the server holds and offers, discovered lazily (see discovery.py)."""
+    return request.config.stash[DISCOVERY_KEY]
 
 
 @pytest.fixture

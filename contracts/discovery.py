@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .client import ApiClient, ContractViolation, Reply
-from .pages import ALL, DAY, MAX_INT, RATINGS, Page, Window, fetch, midnight, rating_key, total_of, utc_day
+from .client import ApiClient, ContractViolation, Exchange, Reply
+from .pages import ALL, DAY, MOVIES, RATINGS, Page, Window, fetch, midnight, rating_key, total_of, utc_day
 
 SAMPLE_PAGES = 6
 SAMPLE_SIZE = 200
@@ -26,6 +26,12 @@ NEIGHBOURS = 5
 MIDNIGHT_SEARCH_DAYS = 12
 BIG_PAGE = 1000
 PAGING_CANDIDATES = 6
+# More than any sane page: the cap is judged by this answer, whatever the size of the data.
+OVERSIZED_LIMIT = 1_000_000
+# Statuses that say "no such endpoint" (an endpoint that answers anything else is offered).
+ABSENT_STATUSES = (404, 405, 501)
+# Capability -> the endpoint that offers it (max-limit is read from the over-maximum answer).
+CAPABILITY_PATHS = {"movies": MOVIES, "health": "/health", "root": "/", "openapi": "/openapi.yaml"}
 
 
 @dataclass
@@ -53,12 +59,22 @@ class Overview:
 
 @dataclass
 class LimitPolicy:
-    """How the server treats a ``limit`` above its maximum."""
+    """How the server treats ``limit=OVERSIZED_LIMIT``."""
 
     mode: str  # "clamp", "reject", "unbounded" (echoes any limit), "truncated" (body over the cap), "broken"
     probe: Reply
     max_limit: int | None
     page_limit: int  # the largest page size the suite asks for
+
+
+@dataclass
+class Capability:
+    """Whether the server offers an optional capability, and the answer that showed it."""
+
+    name: str
+    offered: bool | None  # None: the question does not arise (max-limit on a server that clamps)
+    reason: str
+    exchange: Exchange | None
 
 
 @dataclass
@@ -83,6 +99,7 @@ class Discovery:
     def __init__(self, client: ApiClient, seed: int) -> None:
         self.client = client
         self.seed = seed
+        self._capabilities: dict[str, Capability] = {}
 
     def rng(self, purpose: str) -> random.Random:
         """A generator per purpose, so results do not depend on which clause asked first."""
@@ -106,18 +123,19 @@ class Discovery:
 
     @cached_property
     def policy(self) -> LimitPolicy:
-        reply = self.client.get(RATINGS, [("limit", str(MAX_INT))])
+        reply = self.client.get(RATINGS, [("limit", str(OVERSIZED_LIMIT))])
         body: Any = None
         if reply.truncated:
             return LimitPolicy("truncated", reply, None, BIG_PAGE)
         if reply.is_json_object():
             body = reply.json()
-        if reply.status == 200 and isinstance(body, dict) and isinstance(body.get("limit"), int):
-            echoed = body["limit"]
-            if 1 <= echoed < MAX_INT:
+        echoed = body.get("limit") if isinstance(body, dict) else None
+        if reply.status == 200 and isinstance(echoed, int) and not isinstance(echoed, bool):
+            if 1 <= echoed < OVERSIZED_LIMIT:
                 return LimitPolicy("clamp", reply, echoed, min(echoed, BIG_PAGE))
-            return LimitPolicy("unbounded", reply, None, BIG_PAGE)
-        if reply.status == 400:
+            if echoed == OVERSIZED_LIMIT:
+                return LimitPolicy("unbounded", reply, None, BIG_PAGE)
+        if 400 <= reply.status < 500 and reply.status not in (401, 403):
             max_limit = body.get("max_limit") if isinstance(body, dict) else None
             if isinstance(max_limit, int) and not isinstance(max_limit, bool) and max_limit >= 1:
                 return LimitPolicy("reject", reply, max_limit, min(max_limit, BIG_PAGE))
@@ -125,6 +143,45 @@ class Discovery:
                 if self.client.get(RATINGS, [("limit", str(size))]).status == 200:
                     return LimitPolicy("reject", reply, None, size)
         return LimitPolicy("broken", reply, None, 100)
+
+    def capability(self, name: str) -> Capability:
+        """Whether the server offers capability ``name`` (one or two requests, cached)."""
+        if name not in self._capabilities:
+            try:
+                self._capabilities[name] = self._detect(name)
+            except ContractViolation as exc:  # it answered something: its clauses judge what
+                exchange = exc.exchanges[0] if exc.exchanges else None
+                self._capabilities[name] = Capability(name, True, exc.message, exchange)
+        return self._capabilities[name]
+
+    def known_capabilities(self) -> dict[str, Capability]:
+        """The capabilities asked about so far (nothing is fetched for this)."""
+        return dict(self._capabilities)
+
+    def offers(self, name: str) -> bool:
+        """True unless the server is known not to offer ``name``."""
+        return self.capability(name).offered is not False
+
+    def _detect(self, name: str) -> Capability:
+        if name == "max-limit":
+            policy = self.policy
+            if policy.mode != "reject":
+                return Capability(
+                    name, None, f"the server does not reject an over-maximum limit ({policy.mode})", None
+                )
+            if policy.max_limit is None:
+                return Capability(
+                    name, False, "the 400 for an over-maximum limit holds no max_limit", policy.probe.exchange
+                )
+            return Capability(name, True, f"max_limit {policy.max_limit}", policy.probe.exchange)
+        path = CAPABILITY_PATHS[name]
+        params = [("limit", "1")] if path == MOVIES else []
+        reply = self.client.get(path, params, auth="valid" if path == MOVIES else "none")
+        if reply.status in (401, 403):  # behind authentication: still offered if it exists
+            reply = self.client.get(path, params)
+        if reply.status in ABSENT_STATUSES:
+            return Capability(name, False, f"GET {path} answered {reply.status}", reply.exchange)
+        return Capability(name, True, f"GET {path} answered {reply.status}", reply.exchange)
 
     @cached_property
     def samples(self) -> list[Page]:

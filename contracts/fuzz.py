@@ -11,6 +11,7 @@ the suite's budget.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +32,8 @@ class FuzzCase:
     body: bytes
 
 
-def run(client: ApiClient, seed: int, examples: int) -> list[FuzzCase]:
-    """Send ``examples`` generated requests per endpoint and mode; return what came back."""
+def run(client: ApiClient, seed: int, examples: int, paths: Sequence[str] = PATHS) -> list[FuzzCase]:
+    """Send ``examples`` generated requests per endpoint (of ``paths``) and mode; return what came back."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
@@ -64,7 +65,7 @@ def run(client: ApiClient, seed: int, examples: int) -> list[FuzzCase]:
         send()
 
     try:
-        for path in PATHS:
+        for path in paths:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 explore(schema[path]["GET"], path, mode)
     finally:

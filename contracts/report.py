@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,34 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .clauses import CLAUSES
+from .clauses import CAPABILITIES, CLAUSES
+from .client import UNKNOWN_USER, WRONG_PASSWORD
 
-SEVERITY = {"pass": 0, "skip": 1, "fail": 2, "error": 3}
+#: Outcomes of a clause, mildest first. "na": the check found nothing to check; "not_implemented":
+#: the clause belongs to an optional capability the server does not offer.
+SEVERITY = {"pass": 0, "not_implemented": 1, "na": 2, "fail": 3, "error": 4}
+LABELS = {
+    "pass": "PASS",
+    "not_implemented": "NOT IMPLEMENTED",
+    "na": "N/A",
+    "fail": "FAIL",
+    "error": "ERROR",
+}
+#: The variable a reproduction command reads the password from (it is never printed).
+PASSWORD_VARIABLE = "MOVIELENS_CONTRACT_PASSWORD"
+
+
+def curl_command(exchange: dict[str, Any], user: str) -> str:
+    """A copy-pasteable ``curl`` for an exchange; the password comes from $MOVIELENS_CONTRACT_PASSWORD."""
+    parts = ["curl", "-sS", "-i"]
+    mode = exchange.get("credentials", "valid")
+    if mode == "wrong-password":
+        parts += ["-u", shlex.quote(f"{user}:{WRONG_PASSWORD}")]
+    elif mode in ("valid", "wrong-user"):
+        name = user if mode == "valid" else UNKNOWN_USER
+        parts += ["-u", shlex.quote(f"{name}:") + f'"${PASSWORD_VARIABLE}"']
+    parts.append(shlex.quote(str(exchange.get("url", ""))))
+    return " ".join(parts)
 
 
 @dataclass
@@ -31,22 +57,31 @@ class ClauseResult:
     id: str
     level: str
     rule: str
+    capability: str | None = None
     outcome: str = "pass"
     message: str = ""
+    required: bool = False  # failed because a required (--require) capability is not implemented
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)
 
     @property
     def breaks_run(self) -> bool:
-        return self.level == "MUST" and self.outcome in ("fail", "error")
+        return self.outcome in ("fail", "error") and (self.level == "MUST" or self.required)
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.outcome]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "level": self.level,
+            "capability": self.capability,
             "rule": self.rule,
             "outcome": self.outcome,
+            "label": self.label,
             "message": self.message,
+            "required": self.required,
             "exchanges": self.exchanges,
             "tests": self.tests,
         }
@@ -82,21 +117,23 @@ class ResultCollector:
 
     def results(self) -> list[ClauseResult]:
         """One result per clause that ran, in the order of the clause table."""
-        # A clause failed if any of its tests failed; it passed if none failed and one passed; else n/a.
-        rank = {"skip": 0, "pass": 1, "fail": 2, "error": 3}
+        # A clause failed if any of its tests failed; it passed if none failed and one passed; else it
+        # is n/a (or not implemented).
+        rank = {"na": 0, "not_implemented": 1, "pass": 2, "fail": 3, "error": 4}
         by_clause: dict[str, ClauseResult] = {}
         for info in self.per_test.values():
             clause = CLAUSES[info["clause"]]
             result = by_clause.get(clause.id)
             if result is None:
                 result = by_clause[clause.id] = ClauseResult(
-                    clause.id, clause.level, clause.rule, outcome="skip"
+                    clause.id, clause.level, clause.rule, clause.capability, outcome="na"
                 )
                 result.message = info["message"]
             result.tests.append(info["test"])
             if rank[info["outcome"]] > rank[result.outcome]:
                 result.outcome = info["outcome"]
                 result.message = info["message"]
+                result.required = bool(info.get("required"))
                 result.exchanges = info["exchanges"]
         order = list(CLAUSES)
         return sorted(by_clause.values(), key=lambda r: order.index(r.id))
@@ -105,7 +142,7 @@ class ResultCollector:
 def summary(results: list[ClauseResult]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for level in ("MUST", "SHOULD"):
-        row = {k: 0 for k in SEVERITY}
+        row = dict.fromkeys(SEVERITY, 0)
         for r in results:
             if r.level == level:
                 row[r.outcome] += 1
@@ -119,18 +156,20 @@ def exit_code(results: list[ClauseResult]) -> int:
 
 def _label(result: ClauseResult) -> Text:
     styles = {
-        "pass": ("PASS", "bold green"),
-        "skip": ("N/A", "yellow"),
-        "fail": ("FAIL", "bold red"),
-        "error": ("ERROR", "bold magenta"),
+        "pass": "bold green",
+        "not_implemented": "cyan",
+        "na": "yellow",
+        "fail": "bold red",
+        "error": "bold magenta",
     }
-    label, style = styles[result.outcome]
-    if result.level == "SHOULD" and result.outcome in ("fail", "error"):
+    style = styles[result.outcome]
+    if result.outcome in ("fail", "error") and not result.breaks_run:
         style = "bold yellow"
-    return Text(label, style=style)
+    return Text(result.label, style=style)
 
 
-def _exchange_text(exchange: dict[str, Any]) -> str:
+def exchange_text(exchange: dict[str, Any]) -> str:
+    """An exchange in two lines: ``-> request`` and ``<- answer``."""
     credentials = "" if exchange["credentials"] == "valid" else f" [credentials: {exchange['credentials']}]"
     line = f"-> {exchange['method']} {exchange['url']}{credentials}"
     if exchange.get("error"):
@@ -163,10 +202,26 @@ def render_terminal(
         if r.outcome != "pass" and r.message:
             detail.append("\n" + r.message, style="red" if r.breaks_run else "yellow")
             for exchange in r.exchanges[:2]:
-                detail.append("\n" + _exchange_text(exchange), style="dim")
+                detail.append("\n" + exchange_text(exchange), style="dim")
+                if "curl" in exchange:
+                    detail.append("\n$ " + exchange["curl"], style="dim")
         table.add_row(r.id, r.level, _label(r), detail)
     console.print(table)
+    missing = capability_line(meta)
+    if missing:
+        console.print(missing)
     console.print(summary_line(results, meta))
+
+
+def capability_line(meta: dict[str, Any]) -> str:
+    """Which optional capabilities the server does not offer, or an empty string."""
+    found = meta.get("capabilities") or {}
+    absent = [name for name in CAPABILITIES if found.get(name, {}).get("offered") is False]
+    if not absent:
+        return ""
+    required = set(meta.get("required") or ())
+    names = ", ".join(f"{n} (required)" if n in required else n for n in absent)
+    return f"Not implemented (optional capabilities): {names}"
 
 
 def summary_line(results: list[ClauseResult], meta: dict[str, Any]) -> str:
@@ -174,7 +229,10 @@ def summary_line(results: list[ClauseResult], meta: dict[str, Any]) -> str:
     parts = []
     for level in ("MUST", "SHOULD"):
         c = counts[level]
-        parts.append(f"{level}: {c['pass']} passed, {c['fail'] + c['error']} failed, {c['skip']} n/a")
+        parts.append(
+            f"{level}: {c['pass']} passed, {c['fail'] + c['error']} failed, {c['na']} n/a, "
+            f"{c['not_implemented']} not implemented"
+        )
     verdict = "CONFORMS" if exit_code(results) == 0 else "DOES NOT CONFORM"
     return (
         f"{verdict} -- {'; '.join(parts)} -- {meta.get('requests', '?')} requests in "
@@ -214,11 +272,12 @@ def render_html(results: list[ClauseResult], meta: dict[str, Any]) -> str:
     rows = []
     for r in results:
         if r.outcome == "pass":
-            css, label = "pass", "PASS"
-        elif r.outcome == "skip":
-            css, label = "skip", "N/A"
+            css = "pass"
+        elif r.outcome in ("na", "not_implemented"):
+            css = "skip"
         else:
-            css, label = ("fail", r.outcome.upper()) if r.level == "MUST" else ("warn", r.outcome.upper())
+            css = "fail" if r.breaks_run else "warn"
+        label = r.label
         detail = f"<div>{e(r.rule)}</div>"
         if r.outcome != "pass" and r.message:
             detail += f"<p><strong>{e(r.message)}</strong></p>"
@@ -228,7 +287,8 @@ def render_html(results: list[ClauseResult], meta: dict[str, Any]) -> str:
             detail += (
                 f"<details open><summary>{e(ex['method'])} {e(ex['url'])} "
                 f"(credentials: {e(ex['credentials'])})</summary>"
-                f"<pre>{e(ex['method'])} {e(ex['url'])}</pre><pre>{e(str(answer))}</pre></details>"
+                f"<pre>{e(ex['method'])} {e(ex['url'])}</pre><pre>{e(str(answer))}</pre>"
+                f"<p>Reproduce:</p><pre>{e(ex.get('curl', ''))}</pre></details>"
             )
         rows.append(
             f"<tr><td>{e(r.id)}</td><td>{e(r.level)}</td><td class='{css}'>{label}</td><td>{detail}</td></tr>"
@@ -241,7 +301,7 @@ def render_html(results: list[ClauseResult], meta: dict[str, Any]) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>MovieLens API contract report</title><style>{_CSS}</style></head><body>"
         f"<h1>MovieLens API contract report</h1><table class='meta'>{meta_rows}</table>"
-        f"<p>{e(summary_line(results, meta))}</p>"
+        f"<p>{e(capability_line(meta))}</p><p>{e(summary_line(results, meta))}</p>"
         "<table><tr><th>Clause</th><th>Level</th><th>Result</th>"
         "<th>Rule, and what the server answered</th></tr>"
         f"{''.join(rows)}</table></body></html>\n"
