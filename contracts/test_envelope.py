@@ -11,7 +11,7 @@ from .discovery import Discovery
 from .pages import MOVIES, RATINGS, Window, fetch
 
 
-@pytest.mark.clause("ENV-001", level="MUST")
+@pytest.mark.clause("ENV-001")
 def test_env_001_envelope_shape(client: ApiClient, discovery: Discovery):
     findings = Findings()
     ov = discovery.overview  # offset 0 and the last offset, both parsed as pages
@@ -23,14 +23,17 @@ def test_env_001_envelope_shape(client: ApiClient, discovery: Discovery):
             fetch(client, **kwargs)  # type: ignore[arg-type]
         except ContractViolation as exc:
             findings.violation(exc)
+        else:
+            findings.held()  # fetch() checked the envelope
     findings.raise_any()
 
 
-@pytest.mark.clause("ENV-002", level="MUST")
+@pytest.mark.clause("ENV-002")
 def test_env_002_offset_and_limit_echoed(client: ApiClient, discovery: Discovery):
     total = discovery.overview.total
     findings = Findings()
-    for offset, limit in ((0, 1), (1, 3), (total // 2, 50), (max(total - 1, 0), 1), (total + 5, 2)):
+    biggest = min(50, discovery.policy.page_limit)
+    for offset, limit in ((0, 1), (1, 3), (total // 2, biggest), (max(total - 1, 0), 1), (total + 5, 2)):
         page = fetch(client, offset=offset, limit=limit)
         findings.check(
             page.offset == offset,
@@ -46,7 +49,7 @@ def test_env_002_offset_and_limit_echoed(client: ApiClient, discovery: Discovery
     findings.raise_any()
 
 
-@pytest.mark.clause("ENV-003", level="MUST")
+@pytest.mark.clause("ENV-003")
 def test_env_003_default_paging(client: ApiClient):
     page = fetch(client)
     expect(page.offset == 0, f"without offset the envelope says offset {page.offset}, not 0", page.exchange)
@@ -60,20 +63,24 @@ def test_env_003_default_paging(client: ApiClient):
     )
 
 
-@pytest.mark.clause("ENV-004", level="SHOULD")
-def test_env_004_json_content_type(client: ApiClient):
+@pytest.mark.clause("ENV-004")
+def test_env_004_json_content_type(client: ApiClient, discovery: Discovery):
     findings = Findings()
     replies = [
         client.get(RATINGS, [("limit", "1")]),
-        client.get(MOVIES, [("limit", "1")]),
-        client.get("/health", auth="none"),
         client.get(RATINGS, [("limit", "x")]),
         client.get(RATINGS, [("limit", "1")], auth="none"),
     ]
+    if discovery.offers("movies"):
+        replies.append(client.get(MOVIES, [("limit", "1")]))
+    if discovery.offers("health"):
+        replies.append(client.get("/health", auth="none"))
     for reply in replies:
         ctype = reply.content_type
-        if reply.status >= 500 or not reply.content:
-            continue
+        try:
+            reply.json()
+        except ContractViolation:
+            continue  # not JSON: an honest text/html error is judged by the error-body clauses
         findings.check(
             ctype == "application/json" or ctype.endswith("+json"),
             f"a JSON answer ({reply.status}) declares Content-Type {ctype or 'none'!r}",
@@ -82,7 +89,7 @@ def test_env_004_json_content_type(client: ApiClient):
     findings.raise_any()
 
 
-@pytest.mark.clause("REC-001", level="MUST")
+@pytest.mark.clause("REC-001")
 def test_rec_001_rating_types_and_ranges(data: Discovery):
     validator = spec.component("Rating")
     findings = Findings()
@@ -90,12 +97,13 @@ def test_rec_001_rating_types_and_ranges(data: Discovery):
     for page in pages:
         for index, record in enumerate(page.records):
             problems = spec.errors(validator, record)
-            if problems:
-                findings.add(f"rating at offset {page.offset + index}: {'; '.join(problems)}", page.exchange)
+            findings.check(
+                not problems, f"rating at offset {page.offset + index}: {'; '.join(problems)}", page.exchange
+            )
     findings.raise_any()
 
 
-@pytest.mark.clause("REC-002", level="MUST")
+@pytest.mark.clause("REC-002")
 def test_rec_002_movie_types(client: ApiClient, discovery: Discovery):
     first = fetch(client, MOVIES, offset=0, limit=min(discovery.policy.page_limit, 100))
     if first.total == 0:
@@ -106,6 +114,7 @@ def test_rec_002_movie_types(client: ApiClient, discovery: Discovery):
     for page in (first, last):
         for index, record in enumerate(page.records):
             problems = spec.errors(validator, record)
-            if problems:
-                findings.add(f"movie at offset {page.offset + index}: {'; '.join(problems)}", page.exchange)
+            findings.check(
+                not problems, f"movie at offset {page.offset + index}: {'; '.join(problems)}", page.exchange
+            )
     findings.raise_any()

@@ -46,7 +46,7 @@ def _ids(page: Page) -> list:
     return [r.get("movieId") if isinstance(r, dict) else None for r in page.records]
 
 
-@pytest.mark.clause("MOVIES-001", level="MUST")
+@pytest.mark.clause("MOVIES-001")
 def test_movies_001_ordered_and_pages_concatenate(movie_pages: MoviePages):
     findings = Findings()
     for page in (movie_pages.big, movie_pages.last):
@@ -79,7 +79,7 @@ def test_movies_001_ordered_and_pages_concatenate(movie_pages: MoviePages):
     findings.raise_any()
 
 
-@pytest.mark.clause("MOVIES-002", level="MUST")
+@pytest.mark.clause("MOVIES-002")
 def test_movies_002_paging(client: ApiClient, movie_pages: MoviePages):
     findings = Findings()
     total = movie_pages.total

@@ -13,7 +13,7 @@ from .discovery import Discovery
 from .pages import MOVIES, RATINGS, Window, page_params
 
 
-@pytest.mark.clause("SCHEMA-001", level="MUST")
+@pytest.mark.clause("SCHEMA-001")
 def test_schema_001_pages_match_openapi(client: ApiClient, discovery: Discovery):
     total = discovery.overview.total
     requests = [
@@ -21,9 +21,9 @@ def test_schema_001_pages_match_openapi(client: ApiClient, discovery: Discovery)
         (RATINGS, page_params(offset=total // 2, limit=20)),
         (RATINGS, page_params(offset=max(total - 3, 0), limit=20)),
         (RATINGS, page_params(offset=total)),
-        (MOVIES, page_params(offset=0, limit=20)),
-        (MOVIES, page_params(offset=10**6, limit=1)),
     ]
+    if discovery.offers("movies"):
+        requests += [(MOVIES, page_params(offset=0, limit=20)), (MOVIES, page_params(offset=10**6, limit=1))]
     if discovery.has_data:
         day = discovery.overview.first_day
         requests.append((RATINGS, page_params(Window(day, day + dt.timedelta(days=2)), limit=20)))

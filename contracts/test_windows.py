@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from .checks import Findings, expect, names_parameter
+from .checks import Findings, expect
 from .client import ApiClient, ContractViolation
 from .discovery import Boundary, Discovery
 from .pages import RATINGS, Page, Window, fetch, midnight, rating_key, total_of, when
@@ -43,7 +43,7 @@ def _boundaries(data: Discovery) -> list[Boundary]:
     return data.boundaries
 
 
-@pytest.mark.clause("WIN-001", level="MUST")
+@pytest.mark.clause("WIN-001")
 def test_win_001_records_lie_inside_the_window(client: ApiClient, data: Discovery):
     findings = Findings()
     size = min(data.policy.page_limit, 100)
@@ -54,17 +54,17 @@ def test_win_001_records_lie_inside_the_window(client: ApiClient, data: Discover
             low, high = midnight(window.start), midnight(window.end)
             for page in _edge_pages(client, window, size):
                 outside = [k[0] for k in page.order_keys() if not low <= k[0] < high]
-                if outside:
-                    findings.add(
-                        f"window {window} holds a record at {when(outside[0])}, outside "
-                        f"[{window.start} 00:00Z, {window.end} 00:00Z)",
-                        page.exchange,
-                    )
+                if not findings.check(
+                    not outside or not page.records,
+                    f"window {window} holds a record at {when(outside[0]) if outside else '?'}, outside "
+                    f"[{window.start} 00:00Z, {window.end} 00:00Z)",
+                    page.exchange,
+                ):
                     break
     findings.raise_any()
 
 
-@pytest.mark.clause("WIN-002", level="MUST")
+@pytest.mark.clause("WIN-002")
 def test_win_002_end_and_start_split_the_listing(client: ApiClient, data: Discovery):
     total = data.overview.total
     findings = Findings()
@@ -77,25 +77,44 @@ def test_win_002_end_and_start_split_the_listing(client: ApiClient, data: Discov
                 b.after_page.exchange,
             )
             continue
+        findings.held()  # the two totals add up
         first_after, last_before = _record_at(b, b.before), _record_at(b, b.before - 1)
-        if b.after and first_after is not None and b.after_page.records[:1] != [first_after]:
-            findings.add(
-                f"the first record of start_date={b.day} is not record {b.before} of the unfiltered listing",
-                b.after_page.exchange,
-                b.neighbours.exchange,
-            )
-        if b.before and last_before is not None:
-            tail = fetch(client, window=Window(end=b.day), offset=b.before - 1, limit=1)
+        if b.after_page.records:
+            ts = rating_key(b.after_page.records[0], b.after_page.exchange)[0]
             findings.check(
-                tail.records == [last_before],
-                f"the last record of end_date={b.day} is not record {b.before - 1} of the unfiltered listing",
-                tail.exchange,
-                b.neighbours.exchange,
+                ts >= b.ts,
+                f"start_date={b.day} starts with a record at {when(ts)}, before {b.day} 00:00 UTC",
+                b.after_page.exchange,
             )
+            if first_after is not None:
+                findings.check(
+                    b.after_page.records[:1] == [first_after],
+                    f"the first record of start_date={b.day} is not record {b.before} of the unfiltered "
+                    "listing",
+                    b.after_page.exchange,
+                    b.neighbours.exchange,
+                )
+        if b.before:
+            tail = fetch(client, window=Window(end=b.day), offset=b.before - 1, limit=1)
+            if tail.records:
+                ts = rating_key(tail.records[0], tail.exchange)[0]
+                findings.check(
+                    ts < b.ts,
+                    f"end_date={b.day} ends with a record at {when(ts)}, at or after {b.day} 00:00 UTC",
+                    tail.exchange,
+                )
+            if last_before is not None:
+                findings.check(
+                    tail.records == [last_before],
+                    f"the last record of end_date={b.day} is not record {b.before - 1} of the unfiltered "
+                    "listing",
+                    tail.exchange,
+                    b.neighbours.exchange,
+                )
     findings.raise_any()
 
 
-@pytest.mark.clause("WIN-003", level="MUST")
+@pytest.mark.clause("WIN-003")
 def test_win_003_dates_are_utc_midnights(data: Discovery):
     findings = Findings()
     for b in _boundaries(data):
@@ -123,7 +142,7 @@ def test_win_003_dates_are_utc_midnights(data: Discovery):
     findings.raise_any()
 
 
-@pytest.mark.clause("WIN-004", level="MUST")
+@pytest.mark.clause("WIN-004")
 def test_win_004_midnight_record_opens_its_day(client: ApiClient, data: Discovery):
     found = data.midnight_record
     if found is None:
@@ -148,7 +167,7 @@ def test_win_004_midnight_record_opens_its_day(client: ApiClient, data: Discover
         )
 
 
-@pytest.mark.clause("WIN-005", level="MUST")
+@pytest.mark.clause("WIN-005")
 def test_win_005_adjacent_windows_add_up(client: ApiClient, data: Discovery):
     findings = Findings()
     total = data.overview.total
@@ -179,9 +198,10 @@ def test_win_005_adjacent_windows_add_up(client: ApiClient, data: Discovery):
             else []
         )
         head = fetch(client, window=Window(b.day, c), offset=0, limit=k).records
-        expected = (tail + head)[: len(joined.records)]
+        expected = tail + head  # shorter than the joined page when [a, b) holds fewer than k records
+        n = min(len(expected), len(joined.records))
         findings.check(
-            joined.records == expected,
+            joined.records[:n] == expected[:n] and (n > 0 or not joined.records),
             f"around {b.day} the records of [{a}, {c}) differ from [{a}, {b.day}) followed by [{b.day}, {c})",
             joined.exchange,
         )
@@ -218,7 +238,7 @@ def _check_empty(findings: Findings, client: ApiClient, window: Window, what: st
     )
 
 
-@pytest.mark.clause("WIN-006", level="MUST")
+@pytest.mark.clause("WIN-006")
 def test_win_006_start_equal_end_is_empty(client: ApiClient, discovery: Discovery):
     findings = Findings()
     for day in _probe_days(discovery):
@@ -226,23 +246,18 @@ def test_win_006_start_equal_end_is_empty(client: ApiClient, discovery: Discover
     findings.raise_any()
 
 
-@pytest.mark.clause("WIN-007", level="MUST")
-def test_win_007_start_after_end_is_400(client: ApiClient, discovery: Discovery):
+@pytest.mark.clause("WIN-007")
+def test_win_007_start_after_end_is_4xx(client: ApiClient, discovery: Discovery):
     day = _probe_days(discovery)[0]
     reply = client.get(RATINGS, [*Window(day + ONE_DAY, day).params(), ("limit", "1")])
     expect(
-        reply.status == 400,
-        f"start_date {day + ONE_DAY} > end_date {day} answered {reply.status}, not 400",
-        reply.exchange,
-    )
-    expect(
-        names_parameter(reply, ("start_date", "end_date")),
-        "the 400 for start_date > end_date names neither start_date nor end_date",
+        400 <= reply.status < 500,
+        f"start_date {day + ONE_DAY} > end_date {day} answered {reply.status}, not a 4xx",
         reply.exchange,
     )
 
 
-@pytest.mark.clause("WIN-008", level="MUST")
+@pytest.mark.clause("WIN-008")
 def test_win_008_window_without_records_is_empty(client: ApiClient, discovery: Discovery):
     if discovery.has_data:
         first, last = discovery.overview.first_day, discovery.overview.last_day
@@ -256,4 +271,48 @@ def test_win_008_window_without_records_is_empty(client: ApiClient, discovery: D
     findings = Findings()
     for window in windows:
         _check_empty(findings, client, window, f"window {window} without ratings")
+    findings.raise_any()
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+@pytest.mark.clause("WIN-009")
+def test_win_009_the_epoch_is_a_date_like_any_other(client: ApiClient, discovery: Discovery):
+    findings = Findings()
+    total = discovery.overview.total
+    negative = discovery.has_data and discovery.overview.first_ts < 0
+    before = fetch(client, window=Window(end=EPOCH), limit=10)
+    since = fetch(client, window=Window(start=EPOCH), limit=1)
+    if negative:
+        findings.check(
+            before.total + since.total == total,
+            f"end_date={EPOCH} holds {before.total} and start_date={EPOCH} {since.total}: together "
+            f"{before.total + since.total}, not {total}",
+            before.exchange,
+            since.exchange,
+        )
+    else:
+        findings.check(
+            before.total == 0 and before.records == [],
+            f"end_date={EPOCH} answered total {before.total} and {len(before.records)} records, but no "
+            "rating is before 1970 (a bound at timestamp 0 read as no bound?)",
+            before.exchange,
+        )
+        findings.check(
+            since.total == total,
+            f"start_date={EPOCH} answered total {since.total}, not the {total} of the whole listing",
+            since.exchange,
+        )
+    if discovery.has_data:
+        end = discovery.boundaries[0].day if discovery.boundaries else discovery.overview.last_day + ONE_DAY
+        upto = fetch(client, window=Window(end=end), limit=1)
+        both = fetch(client, window=Window(EPOCH, end), limit=1)
+        expected = upto.total - (before.total if negative else 0)
+        findings.check(
+            both.total == expected,
+            f"[{EPOCH}, {end}) holds {both.total} ratings, end_date={end} alone {upto.total}",
+            both.exchange,
+            upto.exchange,
+        )
     findings.raise_any()
