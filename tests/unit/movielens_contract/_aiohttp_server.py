@@ -197,7 +197,8 @@ class MovielensAPI:
     def _page_request(self, request: web.Request) -> tuple[int, int]:
         raw_offset, raw_limit = self._value(request, "offset"), self._value(request, "limit")
         offset = 0 if raw_offset is None else _whole_number("offset", raw_offset, 0)
-        limit = self.s.default_limit if raw_limit is None else _whole_number("limit", raw_limit, 1)
+        default = min(self.s.default_limit, self.s.max_limit)  # a default above the maximum is not asked for
+        limit = default if raw_limit is None else _whole_number("limit", raw_limit, 1)
         if limit > self.s.max_limit:
             if self.s.over_max == "reject":
                 advertised = self.s.max_limit + (1 if self.on("max_limit_off_by_one") else 0)

@@ -286,10 +286,15 @@ class VariantApp:
         return self._send(start_response, status, json.dumps(payload).encode(), ctype, headers)
 
     # -- parameters -----------------------------------------------------------------------------
+    def _one(self, query: dict[str, list[str]], name: str) -> str:
+        if len(query[name]) > 1:
+            raise _BadRequest(name, f"{name} is given more than once")
+        return query[name][0]
+
     def _int(self, query: dict[str, list[str]], name: str, default: int, minimum: int) -> int:
         if name not in query:
             return default
-        raw = query[name][-1]
+        raw = self._one(query, name)
         if not _DIGITS.match(raw):
             if self.has("error_500_on_bad_input"):
                 raise ValueError(raw)
@@ -302,7 +307,7 @@ class VariantApp:
     def _date(self, query: dict[str, list[str]], name: str) -> int | None:
         if name not in query:
             return None
-        raw = query[name][-1]
+        raw = self._one(query, name)
         try:
             if not _DATE.match(raw):
                 raise ValueError(raw)

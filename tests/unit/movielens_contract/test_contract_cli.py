@@ -73,12 +73,22 @@ def test_rejected_credentials_exit_2_without_showing_the_password(serve):
         (["URL", "--timeout", "0"], "timeout"),
         (["URL", "--fuzz-examples", "0"], "fuzz-examples"),
         (["URL", "--seed", "abc"], "--seed"),
-        (["URL", "--json", "/no/such/directory/report.json"], "directory does not exist"),
+        (["URL", "--exclude", "NOPE-002"], "unknown clause"),
+        (["URL", "--clause", "AUTH-001", "--exclude", "auth-001"], "leaves none"),
+        (["URL", "--require", "teleport"], "unknown capability"),
+        (["URL", "--json", "{file}/report.json"], "cannot write"),
+        (["URL", "--html", "{dir}"], "is a directory"),
     ],
 )
-def test_bad_options_exit_2_with_a_one_line_reason(argv, fragment, serve, capsys):
+def test_bad_options_exit_2_with_a_one_line_reason(argv, fragment, serve, capsys, tmp_path):
     url = serve().url
-    code = cli.main([url if a == "URL" else a for a in argv])
+    (tmp_path / "file").write_text("not a directory")
+    values = {
+        "URL": url,
+        "{file}/report.json": str(tmp_path / "file" / "report.json"),
+        "{dir}": str(tmp_path),
+    }
+    code = cli.main([values.get(a, a) for a in argv])
     _out, err = capsys.readouterr()
     assert code == 2
     _assert_one_line_reason(err, fragment)
@@ -128,12 +138,14 @@ def test_reports_are_written_and_redacted(serve, tmp_path, capsys):
     exchange = failure["exchanges"][0]
     assert exchange["status"] == 500
     assert exchange["url"].startswith(server.url + "/")
+    assert exchange["curl"] == f"curl -sS -i -u airflow:\"$MOVIELENS_CONTRACT_PASSWORD\" '{exchange['url']}'"
     assert "***" in exchange["body"]  # the echoed password and Authorization header are redacted
 
     suite = ET.fromstring(texts["xml"])
     cases = {case.get("name"): case for case in suite.iter("testcase")}
-    failed = cases["test_err_001_bad_input_is_4xx"]
+    failed = cases["test_err_001_bad_input_is_refused_or_read_as_meant"]
     assert failed.find("failure") is not None
+    assert 'reproduce: curl -sS -i -u airflow:"$MOVIELENS_CONTRACT_PASSWORD"' in failed.find("failure").text
     assert {p.get("name"): p.get("value") for p in failed.iter("property")} == {
         "clause": "ERR-001",
         "level": "MUST",
@@ -147,6 +159,7 @@ def test_reports_are_written_and_redacted(serve, tmp_path, capsys):
     assert "<script" not in html
     assert "src=" not in html
     assert "<link" not in html
+    assert "$MOVIELENS_CONTRACT_PASSWORD" in html
     assert "ERR-001" in out
     assert "FAIL" in out
     assert "GET /ratings?" in out.replace(server.url, "")
@@ -193,12 +206,56 @@ def test_clauses_selected_by_id_case_insensitively(serve, run_contract):
     assert run.code == 0
 
 
-def test_missing_www_authenticate_is_a_must_failure_in_a_full_suite_subset(serve, run_contract):
+def test_clauses_excluded_by_id(serve, run_contract):
+    run = run_contract(serve().url, "--clause", "AUTH-001,AUTH-002,PAGE-004", "--exclude", "auth-002")
+    assert set(run.outcomes()) == {"AUTH-001", "PAGE-004"}
+    everything_but = run_contract(serve().url, "--level", "must", "--exclude", "FUZZ-001", "WIN-003")
+    assert "FUZZ-001" not in everything_but.outcomes()
+    assert "WIN-003" not in everything_but.outcomes()
+    assert "WIN-002" in everything_but.outcomes()
+
+
+def test_missing_www_authenticate_is_a_should_failure(serve, run_contract):
     run = run_contract(
         serve(Behaviour(faults=frozenset({"no_www_authenticate"}))).url, "--clause", "AUTH-001", "AUTH-004"
     )
     assert run.outcomes() == {"AUTH-001": "pass", "AUTH-004": "fail"}
-    assert run.code == 1
+    assert run.code == 0
+
+
+def test_report_directories_are_created(serve, tmp_path):
+    target = tmp_path / "reports" / "junit"
+    code = cli.main(
+        [
+            serve().url,
+            "--clause",
+            "AUTH-001",
+            "--junit-xml",
+            str(target / "contract.xml"),
+            "--json",
+            str(tmp_path / "a" / "b" / "r.json"),
+        ]
+    )
+    assert code == 0
+    assert ET.parse(target / "contract.xml").getroot().iter("testcase")
+    assert json.loads((tmp_path / "a" / "b" / "r.json").read_text())["exit_code"] == 0
+
+
+def test_runner_leaves_no_files_in_the_working_directory(serve, tmp_path):
+    """The fuzzing clauses use hypothesis; its .hypothesis/ folder must not land where the user stands."""
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [*_runner_command(), serve().url, "--clause", "FUZZ-001", "--fuzz-examples", "3"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    assert sorted(p.name for p in work.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -1,89 +1,159 @@
-"""The suite rejects each deliberately broken server by the clause written for it, and accepts
-servers that differ from the reference only in ways the contract allows."""
+"""The suite judges servers it was not written against: every clause is failed by a broken server
+(of several independent styles), at its declared level, and correct servers conform.
+
+The catalogue pins each clause's level: a broken MUST variant must make the run exit 1 and a broken
+SHOULD variant must leave it at 0, so moving a clause to the other level fails a test here.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
 import pytest
-from _contract_variants import FAULTS, Behaviour, Dataset, make_multi_year_dataset, tiny_dataset
-
-# fault -> (the clause that must catch it, options the fault needs to be visible)
-CATALOGUE: dict[str, tuple[str, dict]] = {
-    "paging_off_by_one": ("PAGE-001", {}),
-    "limit_ignored": ("PAGE-002", {}),
-    "total_is_page_length": ("PAGE-003", {}),
-    "past_end_404": ("PAGE-004", {}),
-    "clamp_not_echoed": ("PAGE-005", {"max_limit": 50}),
-    "inclusive_end": ("WIN-001", {}),
-    "local_time": ("WIN-003", {}),
-    "local_time_west": ("WIN-003", {}),
-    "end_inclusive_instant": ("WIN-004", {}),
-    "exclusive_start": ("WIN-004", {}),
-    "start_eq_end_not_empty": ("WIN-006", {}),
-    "start_after_end_ok": ("WIN-007", {}),
-    "ties_by_movie": ("ORDER-001", {}),
-    "unstable_order": ("ORDER-002", {}),
-    "auth_ignored": ("AUTH-001", {}),
-    "no_www_authenticate": ("AUTH-004", {}),
-    "health_requires_auth": ("HEALTH-001", {}),
-    "missing_total": ("ENV-001", {}),
-    "offset_not_echoed": ("ENV-002", {}),
-    "rating_as_string": ("REC-001", {}),
-    "error_500_on_bad_input": ("ERR-001", {}),
-    "html_errors": ("ERR-002", {}),
-    "unknown_path_500": ("ERR-005", {}),
-    "movies_unsorted": ("MOVIES-001", {}),
-    "pre_epoch_500": ("FUZZ-001", {}),
-    "crash_echoing_credentials": ("ERR-001", {}),
-}
-# Faults against a SHOULD clause: reported as failed, but the server still conforms (exit 0).
-SHOULD_CATALOGUE: dict[str, tuple[str, dict]] = {
-    "reject_without_max_limit": ("PAGE-006", {"over_max": "reject", "max_limit": 50}),
-    "no_content_type": ("ENV-004", {}),
-}
+from _contract_variants import FAULTS, Dataset, make_multi_year_dataset, tiny_dataset
+from movielens_contract.clauses import CAPABILITIES, CLAUSES
 
 
-def test_catalogue_covers_every_fault():
-    assert set(CATALOGUE) | set(SHOULD_CATALOGUE) == set(FAULTS)
-    assert len({clause for clause, _ in CATALOGUE.values()}) >= 12
+@dataclass(frozen=True)
+class Variant:
+    """A broken server: its style, its fault, the clause that must catch it."""
+
+    style: str
+    fault: str
+    clause: str
+    options: dict[str, Any] = field(default_factory=dict)
+    tz: str | None = None  # the process time zone the fault needs to be visible
+
+    @property
+    def id(self) -> str:
+        return f"{self.style}-{self.fault}" + (f"-{self.tz}" if self.tz else "")
 
 
-@pytest.mark.parametrize("fault", sorted(CATALOGUE))
-def test_broken_variant_fails_its_clause(fault, serve, run_contract):
-    clause, options = CATALOGUE[fault]
-    server = serve(Behaviour(faults=frozenset({fault}), **options))
-    run = run_contract(server.url, "--clause", clause)
-    assert run.outcome(clause) == "fail", run.clause(clause)
-    assert run.code == 1
-    assert run.clause(clause)["exchanges"], "a failure shows the exchange that revealed it"
-    assert clause in run.stdout
+CATALOGUE: tuple[Variant, ...] = (
+    # the stdlib WSGI variant (_contract_variants.py)
+    Variant("wsgi", "auth_ignored", "AUTH-001"),
+    Variant("wsgi", "no_www_authenticate", "AUTH-004"),
+    Variant("wsgi", "health_requires_auth", "HEALTH-001"),
+    Variant("wsgi", "missing_total", "ENV-001"),
+    Variant("wsgi", "offset_not_echoed", "ENV-002"),
+    Variant("wsgi", "no_content_type", "ENV-004"),
+    Variant("wsgi", "rating_as_string", "REC-001"),
+    Variant("wsgi", "paging_off_by_one", "PAGE-001"),
+    Variant("wsgi", "limit_ignored", "PAGE-002"),
+    Variant("wsgi", "total_is_page_length", "PAGE-003"),
+    Variant("wsgi", "past_end_404", "PAGE-004"),
+    Variant("wsgi", "clamp_not_echoed", "PAGE-005", {"max_limit": 50}),
+    Variant("wsgi", "ties_by_movie", "ORDER-001"),
+    Variant("wsgi", "unstable_order", "ORDER-002"),
+    Variant("wsgi", "inclusive_end", "WIN-001"),
+    Variant("wsgi", "local_time", "WIN-003"),
+    Variant("wsgi", "local_time_west", "WIN-003"),
+    Variant("wsgi", "local_time", "WIN-003", tz="America/New_York"),
+    Variant("wsgi", "end_inclusive_instant", "WIN-004"),
+    Variant("wsgi", "exclusive_start", "WIN-004"),
+    Variant("wsgi", "start_eq_end_not_empty", "WIN-006"),
+    Variant("wsgi", "start_after_end_ok", "WIN-007"),
+    Variant("wsgi", "error_500_on_bad_input", "ERR-001"),
+    Variant("wsgi", "crash_echoing_credentials", "ERR-001"),
+    Variant("wsgi", "html_errors", "ERR-002"),
+    Variant("wsgi", "unknown_path_500", "ERR-005"),
+    Variant("wsgi", "movies_unsorted", "MOVIES-001"),
+    Variant("wsgi", "pre_epoch_500", "FUZZ-001"),
+    # stdlib http.server over SQLite, core only (_sqlite_server.py)
+    Variant("sqlite", "any_password", "AUTH-002"),
+    Variant("sqlite", "default_limit_not_echoed", "ENV-003"),
+    Variant("sqlite", "ms_timestamps", "REC-001"),
+    Variant("sqlite", "unbounded", "PAGE-007", {"max_limit": 10}),
+    Variant("sqlite", "start_one_early", "WIN-002"),
+    Variant("sqlite", "mktime_dates", "WIN-003", tz="Asia/Seoul"),
+    Variant("sqlite", "mktime_dates", "WIN-003", tz="America/New_York"),
+    Variant("sqlite", "both_dates_end_shift", "WIN-005"),
+    Variant("sqlite", "empty_window_everything", "WIN-008"),
+    Variant("sqlite", "epoch_falsy", "WIN-009"),
+    Variant("sqlite", "negative_offset_slice", "ERR-001"),
+    Variant("sqlite", "limit_zero_accepted", "ERR-001"),
+    Variant("sqlite", "typo_date_ignored", "ERR-001"),
+    # aiohttp, full API (_aiohttp_server.py)
+    Variant("aiohttp", "movies_rejects_valid", "AUTH-003"),
+    Variant("aiohttp", "movies_open", "AUTH-005"),
+    Variant("aiohttp", "html_401", "AUTH-006"),
+    Variant("aiohttp", "health_counts_wrong", "HEALTH-002"),
+    Variant("aiohttp", "root_text", "ROOT-001"),
+    Variant("aiohttp", "doc_not_openapi", "DOC-001"),
+    Variant("aiohttp", "movie_genres_list", "REC-002"),
+    Variant("aiohttp", "max_limit_off_by_one", "PAGE-006", {"over_max": "reject", "max_limit": 10}),
+    Variant("aiohttp", "error_without_parameter_name", "ERR-003"),
+    Variant("aiohttp", "bad_input_422", "ERR-004"),
+    Variant("aiohttp", "unknown_path_html_404", "ERR-006"),
+    Variant("aiohttp", "movies_total_wrong", "MOVIES-002"),
+    Variant("aiohttp", "past_end_limit_zero", "SCHEMA-001"),
+    Variant("aiohttp", "old_dates_422", "FUZZ-002"),
+    # the reference server (Flask) with a fault in WSGI middleware (_reference_faults.py)
+    Variant("reference", "inclusive_end", "WIN-001"),
+    Variant("reference", "drop_www_authenticate", "AUTH-004"),
+    Variant("reference", "total_off_by_one", "PAGE-001"),
+)
+
+
+def _expected_exit(clause_id: str) -> int:
+    return 1 if CLAUSES[clause_id].level == "MUST" else 0
+
+
+@pytest.fixture
+def process_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Set the process time zone (for in-process servers and the suite alike); restored afterwards."""
+
+    def set_tz(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_tz
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_every_clause_is_failed_by_some_variant_and_styles_differ():
+    caught = {v.clause for v in CATALOGUE}
+    assert caught == set(CLAUSES), f"clauses no broken server fails: {sorted(set(CLAUSES) - caught)}"
+    must_styles = {v.style for v in CATALOGUE if CLAUSES[v.clause].level == "MUST"}
+    assert {"wsgi", "sqlite", "aiohttp", "reference"} <= must_styles
+
+
+def test_every_wsgi_fault_is_in_a_catalogue():
+    used = {v.fault for v in CATALOGUE if v.style == "wsgi"} | {"reject_without_max_limit"}
+    assert used == set(FAULTS)
+
+
+@pytest.mark.parametrize("variant", CATALOGUE, ids=lambda v: v.id)
+def test_broken_variant_fails_its_clause_at_its_level(variant, serve_style, run_contract, process_tz):
+    if variant.tz:
+        process_tz(variant.tz)
+    server = serve_style(variant.style, faults=[variant.fault], **variant.options)
+    run = run_contract(server.url, "--clause", variant.clause)
+    clause = run.clause(variant.clause)
+    assert clause["outcome"] == "fail", clause
+    assert run.code == _expected_exit(variant.clause), (CLAUSES[variant.clause].level, clause)
+    assert clause["exchanges"], "a failure shows the exchange that revealed it"
+    assert all(e["curl"].startswith("curl ") for e in clause["exchanges"])
+    assert variant.clause in run.stdout
     assert "FAIL" in run.stdout
 
 
-@pytest.mark.parametrize("fault", sorted(SHOULD_CATALOGUE))
-def test_should_fault_is_reported_but_does_not_fail_the_run(fault, serve, run_contract):
-    clause, options = SHOULD_CATALOGUE[fault]
-    server = serve(Behaviour(faults=frozenset({fault}), **options))
-    run = run_contract(server.url, "--clause", clause)
-    assert run.outcome(clause) == "fail"
-    assert run.code == 0
-
-
-def test_correct_variant_passes_every_clause(serve, run_contract):
-    run = run_contract(serve().url)
-    outcomes = run.outcomes()
-    assert run.code == 0, outcomes
-    assert set(outcomes) == set(__import__("movielens_contract.clauses").clauses.CLAUSES)
-    not_passed = {k: v for k, v in outcomes.items() if v != "pass"}
-    assert not_passed == {"PAGE-006": "skip"}  # the variant clamps, so the reject-only clause is n/a
-    assert run.report is not None
-    assert run.report["requests"] <= run.report["request_budget"]
-
-
-@pytest.mark.parametrize("fault", ["local_time", "limit_ignored", "auth_ignored", "inclusive_end"])
-def test_full_run_against_broken_variant_fails_cleanly(fault, serve, run_contract):
+@pytest.mark.parametrize(
+    ("style", "fault", "clause"),
+    [
+        ("wsgi", "local_time", "WIN-003"),
+        ("wsgi", "limit_ignored", "PAGE-002"),
+        ("sqlite", "epoch_falsy", "WIN-009"),
+        ("aiohttp", "movies_open", "AUTH-005"),
+    ],
+)
+def test_full_run_against_broken_variant_fails_cleanly(style, fault, clause, serve_style, run_contract):
     """The whole suite against a broken server: its clause fails, and no clause errors out."""
-    clause, options = CATALOGUE[fault]
-    run = run_contract(serve(Behaviour(faults=frozenset({fault}), **options)).url, "--fuzz-examples", "5")
+    run = run_contract(serve_style(style, faults=[fault]).url, "--fuzz-examples", "5")
     outcomes = run.outcomes()
     assert run.code == 1
     assert outcomes[clause] == "fail"
@@ -93,21 +163,100 @@ def test_full_run_against_broken_variant_fails_cleanly(fault, serve, run_contrac
     assert sum(v == "pass" for v in outcomes.values()) >= 20  # one fault does not take everything down
 
 
-ALLOWED = {
-    "clamps_to_a_small_maximum": ({"max_limit": 7}, None),
-    "rejects_over_maximum_with_400": ({"over_max": "reject", "max_limit": 50}, None),
-    "extra_fields": ({"extra_fields": True}, None),
-    "default_page_size_25": ({"default_limit": 25}, None),
-    "tiny_dataset": ({}, tiny_dataset()),
-    "several_years": ({}, make_multi_year_dataset()),
-    "no_ratings": ({}, Dataset((), tiny_dataset().movies)),
+def _failed(run: Any) -> dict[str, str]:
+    return {k: run.clause(k)["message"] for k, v in run.outcomes().items() if v in ("fail", "error")}
+
+
+CONFORMING = {
+    "wsgi-clamps-to-7": ("wsgi", {"max_limit": 7}, None),
+    "wsgi-rejects-over-maximum": ("wsgi", {"over_max": "reject", "max_limit": 50}, None),
+    "wsgi-extra-fields": ("wsgi", {"extra_fields": True}, None),
+    "wsgi-default-page-25": ("wsgi", {"default_limit": 25}, None),
+    "wsgi-tiny-dataset": ("wsgi", {}, tiny_dataset()),
+    "wsgi-several-years": ("wsgi", {}, make_multi_year_dataset()),
+    "wsgi-no-ratings": ("wsgi", {}, Dataset((), tiny_dataset().movies)),
+    "aiohttp-full-api": ("aiohttp", {}, None),
+    "aiohttp-rejects-over-maximum": ("aiohttp", {"over_max": "reject", "max_limit": 40}, None),
+    "reference-flask": ("reference", {}, None),
 }
 
 
-@pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_allowed_variant_conforms(name, serve, run_contract):
-    options, dataset = ALLOWED[name]
-    run = run_contract(serve(Behaviour(**options), dataset).url, "--fuzz-examples", "5")
-    failed = {k: run.clause(k)["message"] for k, v in run.outcomes().items() if v in ("fail", "error")}
-    assert failed == {}
+@pytest.mark.parametrize("name", sorted(CONFORMING))
+def test_conforming_variant_conforms(name, serve_style, run_contract):
+    style, options, dataset = CONFORMING[name]
+    run = run_contract(serve_style(style, dataset=dataset, **options).url, "--fuzz-examples", "5")
+    assert _failed(run) == {}
     assert run.code == 0
+    assert run.report is not None
+    assert run.report["requests"] <= run.report["request_budget"]
+
+
+def test_correct_full_variant_passes_every_clause_even_with_all_capabilities_required(serve, run_contract):
+    run = run_contract(serve().url, "--require", "all")
+    outcomes = run.outcomes()
+    assert run.code == 0, _failed(run)
+    assert set(outcomes) == set(CLAUSES)
+    not_passed = {k: v for k, v in outcomes.items() if v != "pass"}
+    assert not_passed == {"PAGE-006": "na"}  # the variant clamps, so the reject-only clause is n/a
+
+
+@pytest.mark.parametrize("lenient", [False, True], ids=["strict", "lenient"])
+def test_correct_core_only_server_conforms_and_lists_what_it_lacks(lenient, serve_style, run_contract):
+    """A server with only /ratings, written independently, passes by default; its gaps are listed."""
+    run = run_contract(serve_style("sqlite", lenient=lenient).url, "--fuzz-examples", "5")
+    outcomes = run.outcomes()
+    assert run.code == 0, _failed(run)
+    capability_clauses = {c.id for c in CLAUSES.values() if c.capability not in (None, "max-limit")}
+    assert {k for k, v in outcomes.items() if v == "not_implemented"} == capability_clauses
+    assert run.report is not None
+    offered = {name: found["offered"] for name, found in run.report["capabilities"].items()}
+    assert offered == {"movies": False, "health": False, "root": False, "openapi": False, "max-limit": None}
+    assert "Not implemented (optional capabilities): movies, health, root, openapi" in run.stdout
+    assert "NOT IMPLEMENTED" in run.stdout
+    should_failures = set(_failed(run))
+    # leniency is hygiene: reported against ERR-004 (SHOULD), never against a MUST clause
+    assert should_failures == ({"ERR-004"} if lenient else set())
+
+
+def test_required_capability_that_is_missing_fails_the_run(serve_style, run_contract):
+    url = serve_style("sqlite").url
+    run = run_contract(url, "--require", "movies,health", "--clause", "MOVIES-001,ROOT-001,HEALTH-002")
+    assert run.code == 1
+    assert run.outcome("MOVIES-001") == "fail"
+    assert run.outcome("HEALTH-002") == "fail"  # a SHOULD clause, but its capability is required
+    assert run.clause("HEALTH-002")["required"] is True
+    assert "required" in run.clause("MOVIES-001")["message"]
+    assert run.outcome("ROOT-001") == "not_implemented"  # not required
+
+
+def test_required_max_limit_fails_a_server_that_rejects_without_it(serve, run_contract):
+    server = serve(faults=frozenset({"reject_without_max_limit"}), max_limit=50)
+    assert run_contract(server.url, "--clause", "PAGE-006").outcome("PAGE-006") == "not_implemented"
+    required = run_contract(server.url, "--clause", "PAGE-006", "--require", "max-limit")
+    assert (required.outcome("PAGE-006"), required.code) == ("fail", 1)
+    assert set(CAPABILITIES) == {"movies", "health", "root", "openapi", "max-limit"}
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Seoul"])
+def test_textbook_server_defects_are_caught_at_the_right_level(tz, serve_style, run_contract, process_tz):
+    """The API the project descends from: each of its known defects is named by its clause."""
+    process_tz(tz)
+    run = run_contract(serve_style("textbook").url, "--fuzz-examples", "10")
+    outcomes = run.outcomes()
+    failed = {k for k, v in outcomes.items() if v == "fail"}
+    assert "error" not in outcomes.values(), _failed(run)
+    assert run.code == 1
+    # offset=-1 served as a slice, limit=0 accepted, 500s on bad input; swapped dates an empty 200
+    must = {"ERR-001", "FUZZ-001", "WIN-007"}
+    # dates are local midnights (time.mktime): in UTC timestamp 0 is falsy, so end_date=1970-01-01 is
+    # no bound at all; elsewhere every window is shifted by the zone's offset
+    must |= {"WIN-009"} if tz == "UTC" else {"WIN-001", "WIN-002", "WIN-003", "WIN-004", "WIN-005"}
+    # no page-size cap, int() leniency, HTML 401/404 bodies and a text greeting
+    should = {"PAGE-007", "ERR-004", "AUTH-006", "ERR-006", "ROOT-001"}
+    assert failed == must | should, {k: run.clause(k)["message"] for k in failed ^ (must | should)}
+    assert {k for k in failed if CLAUSES[k].level == "MUST"} == must
+    # it never answers bad input with a 4xx, so there is no error body to judge
+    assert {k for k, v in outcomes.items() if v == "na"} == {"ERR-002", "ERR-003", "PAGE-006"}
+    assert {k for k, v in outcomes.items() if v == "not_implemented"} == {
+        c.id for c in CLAUSES.values() if c.capability in ("movies", "health", "openapi")
+    }
