@@ -1,13 +1,15 @@
 """Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
 
     python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV]
-                                [--integration-mode docker] reports/junit
+                                [--integration-mode docker] [--time-zone ENV=ZONE ...] reports/junit
 
 Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
 ``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
 ``--expect``) has no report, ran no test, skipped every test, or reported failures or errors; with
 ``--integration-mode``, also when an integration env (``integration-af211``, ``integration-af33``)
-did not record that its servers ran in that mode.
+did not record that its servers ran in that mode; with ``--time-zone ENV=ZONE``, also when the
+report of ENV does not record that its tests ran with ``TZ=ZONE`` (testsuite property ``time_zone``,
+written by tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -77,7 +79,17 @@ def main(argv: list[str] | None = None) -> int:
         "--integration-mode",
         help="fail unless the report of every integration env (integration-af*.xml) records this mode",
     )
+    parser.add_argument(
+        "--time-zone",
+        action="append",
+        default=[],
+        metavar="ENV=ZONE",
+        help="fail unless the report of ENV records that its tests ran with TZ=ZONE (repeatable)",
+    )
     args = parser.parse_args(argv)
+    required_zones = dict(item.partition("=")[::2] for item in args.time_zone)
+    if not all(required_zones) or not all(required_zones.values()):
+        parser.error(f"--time-zone takes ENV=ZONE, got {args.time_zone}")
 
     envs = [env for env in args.expect.split(",") if env] if args.expect else default_envs()
     statuses = tox_results(args.tox_log)
@@ -124,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{env}: no report, {args.integration_mode} mode required")
     if args.integration_mode and not integration_envs:
         problems.append(f"no integration env ran, {args.integration_mode} mode required")
+    for env, zone in required_zones.items():
+        report = args.junit_dir / f"{env}.xml"
+        if not report.exists():
+            problems.append(f"{env}: no report, time zone {zone} required")
+            continue
+        recorded = suite_properties(report).get("time_zone", "(not recorded)")
+        print(f"{env} ran in time zone: {recorded}")
+        if recorded != zone:
+            problems.append(f"{env}: ran in time zone {recorded}, {zone} required")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0
