@@ -1,11 +1,12 @@
 """Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
 
-    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV]
+    python .ci/junit_summary.py [--tox-log reports/ci/tox.log ...] [--expect ENV,ENV]
                                 [--integration-mode docker] [--time-zone ENV=ZONE ...] reports/junit
 
-Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
-``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
-``--expect``) has no report, ran no test, skipped every test, or reported failures or errors; with
+Prints one line per env (tox status and seconds from the logs, a later log winning; tests,
+failures, errors, skips from ``reports/junit/<env>.xml``) and exits 1 when a pytest env of the
+default ``tox`` run (or of ``--expect``) has no report, ran no test, skipped every test, or reported
+failures or errors; with
 ``--integration-mode``, also when an integration env (``integration-af211``, ``integration-af33``)
 did not record that its servers ran in that mode; with ``--time-zone ENV=ZONE``, also when the
 report of ENV does not record that its tests ran with ``TZ=ZONE`` (testsuite property ``time_zone``,
@@ -54,14 +55,15 @@ def read_report(path: Path) -> Counts:
     return counts
 
 
-def tox_results(log: Path | None) -> dict[str, tuple[str, float]]:
+def tox_results(*logs: Path | None) -> dict[str, tuple[str, float]]:
     results: dict[str, tuple[str, float]] = {}
-    if log is None or not log.exists():
-        return results
-    for line in log.read_text(errors="replace").splitlines():
-        match = TOX_RESULT.match(line)
-        if match:
-            results[match["env"]] = (match["status"], float(match["seconds"]))
+    for log in logs:
+        if log is None or not log.exists():
+            continue
+        for line in log.read_text(errors="replace").splitlines():
+            match = TOX_RESULT.match(line)
+            if match:
+                results[match["env"]] = (match["status"], float(match["seconds"]))
     return results
 
 
@@ -73,7 +75,9 @@ def default_envs() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("junit_dir", type=Path)
-    parser.add_argument("--tox-log", type=Path)
+    parser.add_argument(
+        "--tox-log", type=Path, action="append", default=[], help="a tox run's output (repeatable)"
+    )
     parser.add_argument("--expect", help="comma-separated envs that must have run (default: `tox -l`)")
     parser.add_argument(
         "--integration-mode",
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--time-zone takes ENV=ZONE, got {args.time_zone}")
 
     envs = [env for env in args.expect.split(",") if env] if args.expect else default_envs()
-    statuses = tox_results(args.tox_log)
+    statuses = tox_results(*args.tox_log)
     problems: list[str] = []
     total = Counts()
     print(f"{'env':<20} {'tox':<5} {'seconds':>8} {'tests':>6} {'fail':>5} {'error':>5} {'skip':>5}")

@@ -80,3 +80,34 @@ def test_each_required_env_must_record_its_time_zone(tmp_path, capsys):
     assert "integration-af33: ran in time zone (not recorded), UTC required" in err
     assert run(tmp_path, "--time-zone", "unit-af211=UTC") == 1
     assert "unit-af211: no report, time zone UTC required" in capsys.readouterr().err
+
+
+def test_statuses_come_from_every_tox_log(tmp_path, capsys):
+    # .ci/run runs `tox -e contract` (the README's main job) before `tox`, which then skips it.
+    report(tmp_path, "unit-af33")
+    main_log, tox_log = tmp_path / "main-job.log", tmp_path / "tox.log"
+    main_log.write_text(
+        "contract: OK ✔ in 31.5 seconds\n  contract: OK (31.50=setup[2.00]+cmd[29.50] seconds)\n"
+    )
+    tox_log.write_text(
+        "  unit-af33: OK (90.00=setup[5.00]+cmd[85.00] seconds)\n  contract-tz: FAIL code 1 (9.5 seconds)\n"
+    )
+    code = junit_summary.main(
+        [
+            "--expect",
+            "unit-af33,contract",
+            "--tox-log",
+            str(main_log),
+            "--tox-log",
+            str(tox_log),
+            str(tmp_path),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert [line.split()[:3] for line in out.splitlines()[1:4]] == [
+        ["unit-af33", "OK", "90.0"],
+        ["contract", "OK", "31.5"],
+        ["contract-tz", "FAIL", "9.5"],
+    ]
+    assert "contract-tz: tox reported FAIL" in err
