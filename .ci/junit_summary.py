@@ -1,13 +1,16 @@
 """Summarise a tox run from its JUnit reports and log, and check that every tier really ran.
 
-    python .ci/junit_summary.py [--tox-log reports/ci/tox.log] [--expect ENV,ENV]
-                                [--integration-mode docker] reports/junit
+    python .ci/junit_summary.py [--tox-log reports/ci/tox.log ...] [--expect ENV,ENV]
+                                [--integration-mode docker] [--time-zone ENV=ZONE ...] reports/junit
 
-Prints one line per env (tox status and seconds from the log; tests, failures, errors, skips from
-``reports/junit/<env>.xml``) and exits 1 when a pytest env of the default ``tox`` run (or of
-``--expect``) has no report, ran no test, skipped every test, or reported failures or errors; with
+Prints one line per env (tox status and seconds from the logs, a later log winning; tests,
+failures, errors, skips from ``reports/junit/<env>.xml``) and exits 1 when a pytest env of the
+default ``tox`` run (or of ``--expect``) has no report, ran no test, skipped every test, or reported
+failures or errors; with
 ``--integration-mode``, also when an integration env (``integration-af211``, ``integration-af33``)
-did not record that its servers ran in that mode.
+did not record that its servers ran in that mode; with ``--time-zone ENV=ZONE``, also when the
+report of ENV does not record that its tests ran with ``TZ=ZONE`` (testsuite property ``time_zone``,
+written by tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -52,14 +55,15 @@ def read_report(path: Path) -> Counts:
     return counts
 
 
-def tox_results(log: Path | None) -> dict[str, tuple[str, float]]:
+def tox_results(*logs: Path | None) -> dict[str, tuple[str, float]]:
     results: dict[str, tuple[str, float]] = {}
-    if log is None or not log.exists():
-        return results
-    for line in log.read_text(errors="replace").splitlines():
-        match = TOX_RESULT.match(line)
-        if match:
-            results[match["env"]] = (match["status"], float(match["seconds"]))
+    for log in logs:
+        if log is None or not log.exists():
+            continue
+        for line in log.read_text(errors="replace").splitlines():
+            match = TOX_RESULT.match(line)
+            if match:
+                results[match["env"]] = (match["status"], float(match["seconds"]))
     return results
 
 
@@ -71,16 +75,28 @@ def default_envs() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("junit_dir", type=Path)
-    parser.add_argument("--tox-log", type=Path)
+    parser.add_argument(
+        "--tox-log", type=Path, action="append", default=[], help="a tox run's output (repeatable)"
+    )
     parser.add_argument("--expect", help="comma-separated envs that must have run (default: `tox -l`)")
     parser.add_argument(
         "--integration-mode",
         help="fail unless the report of every integration env (integration-af*.xml) records this mode",
     )
+    parser.add_argument(
+        "--time-zone",
+        action="append",
+        default=[],
+        metavar="ENV=ZONE",
+        help="fail unless the report of ENV records that its tests ran with TZ=ZONE (repeatable)",
+    )
     args = parser.parse_args(argv)
+    required_zones = dict(item.partition("=")[::2] for item in args.time_zone)
+    if not all(required_zones) or not all(required_zones.values()):
+        parser.error(f"--time-zone takes ENV=ZONE, got {args.time_zone}")
 
     envs = [env for env in args.expect.split(",") if env] if args.expect else default_envs()
-    statuses = tox_results(args.tox_log)
+    statuses = tox_results(*args.tox_log)
     problems: list[str] = []
     total = Counts()
     print(f"{'env':<20} {'tox':<5} {'seconds':>8} {'tests':>6} {'fail':>5} {'error':>5} {'skip':>5}")
@@ -124,6 +140,15 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{env}: no report, {args.integration_mode} mode required")
     if args.integration_mode and not integration_envs:
         problems.append(f"no integration env ran, {args.integration_mode} mode required")
+    for env, zone in required_zones.items():
+        report = args.junit_dir / f"{env}.xml"
+        if not report.exists():
+            problems.append(f"{env}: no report, time zone {zone} required")
+            continue
+        recorded = suite_properties(report).get("time_zone", "(not recorded)")
+        print(f"{env} ran in time zone: {recorded}")
+        if recorded != zone:
+            problems.append(f"{env}: ran in time zone {recorded}, {zone} required")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0

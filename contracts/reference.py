@@ -2,9 +2,10 @@
 
 ``python -m movielens_contract.reference [URL] [runner options]``
 
-Without a URL it starts ``movielens-api serve`` on 127.0.0.1 on a free port with the generated
-sample data and one-off credentials, waits for ``/health``, runs the suite, prints the report and
-stops the server. With a URL it only runs the suite (``tox -e contract -- URL ...``). The exit
+Without a URL it checks the runner options first (bad ones exit 2 at once, before anything
+starts), then starts ``movielens-api serve`` on 127.0.0.1 on a free port with the generated sample
+data and one-off credentials, waits for ``/health``, runs the suite, prints the report and stops
+the server. With a URL it only runs the suite (``tox -e contract -- URL ...``). The exit
 status is the runner's: 0, 1, or 2 when the suite (or the reference server) cannot run.
 """
 
@@ -26,10 +27,12 @@ from typing import IO
 
 import requests
 
-from . import cli
+from . import cli, options
 
 STARTUP_TIMEOUT = float(os.environ.get("MOVIELENS_CONTRACT_STARTUP_TIMEOUT", "180"))
 POLL_INTERVAL = 0.2
+# Stands in for the reference server's URL while the options are checked: its port is not known yet.
+_PLACEHOLDER_URL = "http://127.0.0.1:1"
 
 
 class CannotStart(Exception):
@@ -126,6 +129,20 @@ class ReferenceServer:
             self.process.send_signal(sig)
 
 
+def options_problem(args: Sequence[str]) -> str | None:
+    """Why the runner would reject ``args`` (the options after the URL), or ``None``.
+
+    The same parser and checks as :func:`cli.run`, so that bad options fail in a moment instead of
+    after the reference server has started.
+    """
+    try:
+        parsed = cli.build_parser().parse_args([_PLACEHOLDER_URL, *args])
+    except cli.CannotRun as exc:
+        return str(exc)
+    clauses = options.split_clauses(parsed.clause)
+    return options.problem(parsed.url, clauses, parsed.timeout, parsed.fuzz_examples)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and not args[0].startswith("-"):
@@ -133,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(a in ("-h", "--help") for a in args):
         print(__doc__)
         return 0
+    reason = options_problem(args)
+    if reason:
+        print(f"{cli.PROG}: error: {reason}", file=sys.stderr)
+        return 2
     print(f"{cli.PROG}: starting the reference server (movielens-api serve) on 127.0.0.1", flush=True)
     try:
         server = ReferenceServer()

@@ -5,6 +5,11 @@ test module, so Airflow (imported by the tests) reads its configuration from a f
 AIRFLOW_HOME with unit-test mode on, no example DAGs and this repository's ``dags/`` folder, and
 never sees the developer's own Airflow settings, connections or variables.
 
+The tests run in whatever zone ``TZ`` names (tox.ini runs some tiers outside UTC); a ``TZ`` that is
+not in effect for this process (a zone missing from the tz database, which libc silently reads as
+UTC) stops the run instead of letting it pass in UTC, and each JUnit report records the zone
+(testsuite property ``time_zone``), which ``.ci/junit_summary.py --time-zone`` checks.
+
 Unit-test mode also changes a few scheduling settings (see :data:`PRODUCTION_SCHEDULER_DEFAULTS`);
 a tier whose tests must observe what a production deployment does requests the
 ``production_scheduler_defaults`` fixture (the DAG-integrity and rendering tiers do, from their
@@ -17,7 +22,10 @@ import importlib.metadata
 import os
 import shutil
 import tempfile
+import time
+import zoneinfo
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -73,13 +81,49 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+#: Midnight UTC of 2019-01-01 and 2019-07-01: winter and summer, for zones with daylight saving time.
+_PROBE_STAMPS = (1_546_300_800, 1_561_939_200)
+
+
+def time_zone_label() -> str:
+    """The zone the tests run in: ``TZ`` if set, else the machine's (libc's abbreviation)."""
+    return os.environ.get("TZ") or f"(machine) {time.tzname[0]}"
+
+
+def time_zone_problem() -> str | None:
+    """Why the zone ``TZ`` names is not the one in effect for this process, or ``None``."""
+    name = os.environ.get("TZ", "")
+    key = name.removeprefix(":")
+    if not key:
+        return None
+    try:
+        zone = zoneinfo.ZoneInfo(key)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if "/" in key:  # an Area/Location name; anything else may be a POSIX TZ string such as EST5EDT
+            return f"TZ={name} names no zone of the tz database (is tzdata installed?)"
+        return None
+    for stamp in _PROBE_STAMPS:
+        expected = datetime.fromtimestamp(stamp, zone).utcoffset()
+        actual = time.localtime(stamp).tm_gmtoff
+        if expected is None or actual != expected.total_seconds():
+            wanted = None if expected is None else int(expected.total_seconds())
+            return (
+                f"TZ={name} is not in effect: the C library's UTC offset at {stamp} is {actual}s, the tz "
+                f"database's {wanted}s, so the tests would run in another zone (is tzdata installed?)"
+            )
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse two test modules with one basename anywhere under tests/.
+    """Refuse a ``TZ`` that is not in effect, and two test modules with one basename under tests/.
 
     The tiers run in separate tox envs, but a plain ``pytest`` collects them together, and pytest
     imports test modules (which have no packages here) by basename: a second ``test_x.py`` would
     fail collection there. Checking every tier makes the clash fail in tox too.
     """
+    problem = time_zone_problem()
+    if problem:
+        raise pytest.UsageError(problem)
     seen: dict[str, Path] = {}
     clashes = []
     for path in sorted(TESTS_DIR.rglob("*.py")):
@@ -96,7 +140,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"airflow-movielens: apache-airflow {_version('apache-airflow')}, AIRFLOW_HOME={AIRFLOW_HOME}",
         f"hypothesis profile: {os.environ.get('HYPOTHESIS_PROFILE', '(default)')}",
+        f"time zone: {time_zone_label()} (UTC{time.strftime('%z')} now)",
     ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_time_zone(record_testsuite_property) -> None:
+    """Record the zone in the JUnit report (testsuite property ``time_zone``)."""
+    record_testsuite_property("time_zone", time_zone_label())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -56,3 +56,58 @@ def test_missing_integration_report_or_failures_are_problems(tmp_path, capsys):
     assert "integration-af33: no JUnit report" in err
     assert "integration-af33: no report, docker mode required" in err
     assert "unit-af33: 1 failures, 0 errors" in err
+
+
+def zone_report(directory: Path, env: str, zone: str | None) -> None:
+    report(directory, env)
+    if zone is not None:
+        path = directory / f"{env}.xml"
+        props = f'<properties><property name="time_zone" value="{zone}"/></properties>'
+        path.write_text(path.read_text().replace('time="1.5">', f'time="1.5">{props}'))
+
+
+def test_each_required_env_must_record_its_time_zone(tmp_path, capsys):
+    zone_report(tmp_path, "unit-af33", "Asia/Seoul")
+    zone_report(tmp_path, "integration-af211", "UTC")
+    zone_report(tmp_path, "integration-af33", None)
+    assert run(tmp_path) == 0  # without --time-zone the zone is not checked
+    assert run(tmp_path, "--time-zone", "unit-af33=Asia/Seoul") == 0
+    assert "unit-af33 ran in time zone: Asia/Seoul" in capsys.readouterr().out
+    zones = ["--time-zone", "integration-af211=America/New_York", "--time-zone", "integration-af33=UTC"]
+    assert run(tmp_path, *zones) == 1
+    err = capsys.readouterr().err
+    assert "integration-af211: ran in time zone UTC, America/New_York required" in err
+    assert "integration-af33: ran in time zone (not recorded), UTC required" in err
+    assert run(tmp_path, "--time-zone", "unit-af211=UTC") == 1
+    assert "unit-af211: no report, time zone UTC required" in capsys.readouterr().err
+
+
+def test_statuses_come_from_every_tox_log(tmp_path, capsys):
+    # .ci/run runs `tox -e contract` (the README's main job) before `tox`, which then skips it.
+    report(tmp_path, "unit-af33")
+    main_log, tox_log = tmp_path / "main-job.log", tmp_path / "tox.log"
+    main_log.write_text(
+        "contract: OK ✔ in 31.5 seconds\n  contract: OK (31.50=setup[2.00]+cmd[29.50] seconds)\n"
+    )
+    tox_log.write_text(
+        "  unit-af33: OK (90.00=setup[5.00]+cmd[85.00] seconds)\n  contract-tz: FAIL code 1 (9.5 seconds)\n"
+    )
+    code = junit_summary.main(
+        [
+            "--expect",
+            "unit-af33,contract",
+            "--tox-log",
+            str(main_log),
+            "--tox-log",
+            str(tox_log),
+            str(tmp_path),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert [line.split()[:3] for line in out.splitlines()[1:4]] == [
+        ["unit-af33", "OK", "90.0"],
+        ["contract", "OK", "31.5"],
+        ["contract-tz", "FAIL", "9.5"],
+    ]
+    assert "contract-tz: tox reported FAIL" in err

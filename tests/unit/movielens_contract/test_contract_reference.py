@@ -75,3 +75,45 @@ def test_reference_module_passes_a_password_that_starts_with_a_dash(serve, monke
     assert code == 0, err
     assert "expected one argument" not in err
     assert "AUTH-003" in out
+
+
+class _MustNotStart:
+    def __init__(self) -> None:
+        raise AssertionError("the reference server was started for options the runner rejects")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--clause", "NOPE-001"], "unknown clause"),
+        (["--level", "sometimes"], "--level"),
+        (["--timeout", "0"], "timeout"),
+        (["--fuzz-examples", "0"], "fuzz-examples"),
+        (["--seed", "abc"], "--seed"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+)
+def test_reference_module_rejects_bad_options_before_starting_the_server(argv, fragment, monkeypatch, capsys):
+    monkeypatch.setattr(reference, "ReferenceServer", _MustNotStart)
+    code = reference.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("movielens-contract: error: ")
+    assert fragment in lines[0]
+    assert "starting the reference server" not in out
+
+
+def test_reference_module_with_bad_options_exits_2_at_once():
+    # The real entry point: it must fail on the options, not after the server's start-up (~15 s).
+    done = subprocess.run(
+        [sys.executable, "-m", "movielens_contract.reference", "--clause", "NOPE-001"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("movielens-contract: error: unknown clause ID(s): NOPE-001")
+    assert "starting the reference server" not in done.stdout
