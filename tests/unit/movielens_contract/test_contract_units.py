@@ -8,6 +8,7 @@ import re
 import socket
 from pathlib import Path
 
+import _catalogue
 import movielens_contract
 import pytest
 from _contract_variants import Behaviour, make_multi_year_dataset, tiny_dataset
@@ -32,6 +33,25 @@ def test_readme_clause_table_is_the_registry():
 
 def test_readme_bad_input_table_is_the_suite_table():
     assert _readme_section("bad-inputs") == bad_inputs.markdown_table()
+
+
+def test_readme_capability_and_catalogue_tables_are_generated():
+    assert _readme_section("capabilities") == clauses.capabilities_table()
+    assert _readme_section("catalogue") == _catalogue.markdown_table()
+
+
+def test_levels_and_capabilities_are_declared_only_in_the_registry():
+    """No clause marker in the suite restates a level or capability (conftest also refuses them)."""
+    restated = []
+    for path in sorted(SUITE_DIR.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and ast.unparse(node.func) == "pytest.mark.clause"
+                and node.keywords
+            ):
+                restated.append(f"{path.name}:{node.lineno}")
+    assert restated == []
 
 
 def _clause_marks() -> dict[str, list[str]]:
