@@ -179,3 +179,44 @@ def test_textbook_server_defects_are_caught_at_the_right_level(tz, serve_style, 
     assert {k for k, v in outcomes.items() if v == "not_implemented"} == {
         c.id for c in CLAUSES.values() if c.capability in ("movies", "health", "openapi")
     }
+
+
+def _without_midnight_ratings(dataset: Dataset) -> Dataset:
+    """The same ratings, each one at exactly 00:00:00 UTC moved one second later."""
+    moved = sorted(
+        ((u, m, r, ts + 1 if ts % 86_400 == 0 else ts) for u, m, r, ts in dataset.ratings),
+        key=lambda row: (row[3], row[0], row[1]),
+    )
+    return Dataset(tuple(moved), dataset.movies)
+
+
+def test_nothing_to_check_and_not_implemented_are_reported_as_such_in_every_format(
+    serve_style, tmp_path, capsys
+):
+    """WIN-004 with no rating at midnight is N/A, /movies clauses on a core-only server NOT IMPLEMENTED."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from _contract_variants import make_dataset
+    from movielens_contract import cli
+
+    server = serve_style("sqlite", dataset=_without_midnight_ratings(make_dataset()))
+    paths = {kind: tmp_path / f"r.{kind}" for kind in ("json", "html", "xml")}
+    reports = ["--json", str(paths["json"]), "--html", str(paths["html"]), "--junit-xml", str(paths["xml"])]
+    code = cli.main([server.url, "--clause", "WIN-004,MOVIES-001,AUTH-001", *reports])
+    out = capsys.readouterr().out
+    assert code == 0
+    clauses = {c["id"]: c for c in json.loads(paths["json"].read_text())["clauses"]}
+    assert (clauses["WIN-004"]["outcome"], clauses["WIN-004"]["label"]) == ("na", "N/A")
+    assert "00:00:00 UTC" in clauses["WIN-004"]["message"]
+    assert clauses["MOVIES-001"]["outcome"] == "not_implemented"
+    assert clauses["AUTH-001"]["outcome"] == "pass"
+    html = paths["html"].read_text()
+    assert "N/A" in html
+    assert "NOT IMPLEMENTED" in html
+    cases = {c.get("name"): c for c in ET.parse(paths["xml"]).getroot().iter("testcase")}
+    for name, case in cases.items():
+        if "win_004" in name or "movies_001" in name:
+            assert case.find("skipped") is not None, name
+    assert "N/A" in out
+    assert "NOT IMPLEMENTED" in out
