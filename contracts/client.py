@@ -8,6 +8,7 @@ the exchange that revealed it, with credentials redacted.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,18 @@ UNKNOWN_USER = "contract-suite-unknown-user"
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 SHOWN_BODY_CHARS = 300
 KEPT_HEADERS = ("Content-Type", "WWW-Authenticate", "Retry-After", "Content-Length")
+# No answer of the contract nests deeper than 3 (envelope, result, record); anything near Python's
+# recursion limit would make later comparisons, repr() or schema checks raise RecursionError.
+MAX_JSON_DEPTH = 64
+
+
+SHOWN_VALUE_CHARS = 40
+
+
+def show(value: Any) -> str:
+    """A value sent by the server, for a message: its ``repr`` (which escapes odd characters), cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
 
 
 def strip_userinfo(url: str) -> str:
@@ -49,6 +62,13 @@ def describe_transport_error(exc: BaseException, timeout: float) -> str:
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
     if isinstance(exc, requests.ConnectionError) and errno:
         return f"connection failed: {errno.group(0).strip()}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        incomplete = re.search(r"IncompleteRead\([^)]*\)", text)
+        return f"the answer broke off{f' ({incomplete.group(0)})' if incomplete else ''}"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the body does not decode as its Content-Encoding says"
+    if "BadStatusLine" in text:
+        return "the answer does not start with an HTTP status line"
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return "the server closed the connection without an answer"
     return f"{exc.__class__.__name__}: {text[:200]}"
@@ -106,6 +126,54 @@ class Exchange:
         }
 
 
+class NotJson(ValueError):
+    """A body the suite cannot read as JSON; the message says why in a few words."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise NotJson(f"{name} is not a JSON value")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels deep (iteratively: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def parse_json(content: bytes) -> Any:
+    """``content`` decoded as strict JSON (RFC 8259: UTF-8, no NaN/Infinity), nesting bounded.
+
+    Every way a body can fail (bad bytes, bad syntax, a number Python refuses to read, nesting
+    that exhausts the recursion limit) is a :class:`NotJson`, never another exception, so what a
+    server sends cannot crash the suite.
+    """
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotJson(f"not UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise NotJson("empty body")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except NotJson:
+        raise
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise NotJson("too deeply nested to decode") from None
+    except ValueError as exc:  # e.g. an integer of more digits than int() accepts
+        raise NotJson(str(exc).split(":")[0][:120]) from None
+    if isinstance(value, dict | list) and _deeper_than(value, MAX_JSON_DEPTH):
+        raise NotJson(f"too deeply nested: more than {MAX_JSON_DEPTH} levels")
+    return value
+
+
 class ContractViolation(AssertionError):
     """A clause does not hold; carries the exchanges that show it."""
 
@@ -134,23 +202,25 @@ class Reply:
     truncated: bool
     _json: Any = field(default=None, repr=False)
     _parsed: bool = field(default=False, repr=False)
+    _problem: str | None = field(default=None, repr=False)
 
     @property
     def content_type(self) -> str:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
     def json(self) -> Any:
-        """The body parsed as JSON; a :class:`ContractViolation` when it is not JSON."""
+        """The body parsed by :func:`parse_json`; a :class:`ContractViolation` when it is not JSON."""
         if not self._parsed:
-            if self.truncated:
-                raise ContractViolation("response body exceeds the suite's size cap", self.exchange)
-            try:
-                self._json = requests.models.complexjson.loads(self.content.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ContractViolation(
-                    f"response body is not JSON ({exc.__class__.__name__})", self.exchange
-                ) from None
             self._parsed = True
+            if self.truncated:
+                self._problem = "response body exceeds the suite's size cap"
+            else:
+                try:
+                    self._json = parse_json(self.content)
+                except NotJson as exc:
+                    self._problem = f"response body is not JSON ({exc})"
+        if self._problem is not None:
+            raise ContractViolation(self._problem, self.exchange)
         return self._json
 
     def is_json_object(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -36,17 +37,26 @@ CAPABILITY_PATHS = {"movies": MOVIES, "health": "/health", "root": "/", "openapi
 
 @dataclass
 class Overview:
+    """``total`` with the first and last pages of the unfiltered listing (one record each)."""
+
     total: int
     first: Page
     last: Page
 
+    @staticmethod
+    def _ts(page: Page, which: str) -> int:
+        """The timestamp of the page's only record: a :class:`ContractViolation` when there is none."""
+        if not page.records:
+            raise ContractViolation(f"no {which} rating to take a timestamp from", page.exchange)
+        return rating_key(page.records[0], page.exchange)[0]
+
     @property
     def first_ts(self) -> int:
-        return rating_key(self.first.records[0], self.first.exchange)[0]
+        return self._ts(self.first, "first")
 
     @property
     def last_ts(self) -> int:
-        return rating_key(self.last.records[0], self.last.exchange)[0]
+        return self._ts(self.last, "last")
 
     @property
     def first_day(self) -> dt.date:
@@ -286,28 +296,44 @@ class Discovery:
         return max(candidates, key=lambda c: c[1])
 
     def facts(self) -> dict[str, Any]:
-        """What was discovered so far (nothing is fetched for this), for the reports."""
+        """What was discovered so far (nothing is fetched for this), for the reports.
+
+        It runs when the session ends, where an exception would stop pytest with an internal error
+        (the runner's exit 2), so each fact is taken on its own and one that cannot be told (a
+        property raising on the server's odd data, whatever the exception) is left out.
+        """
         known = self.__dict__
+        readers: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("overview", self._overview_facts),
+            ("policy", lambda: {"over_max_limit": self.policy.mode, "max_limit": self.policy.max_limit}),
+            ("boundaries", lambda: {"probed_midnights": [b.day.isoformat() for b in self.boundaries]}),
+            ("midnight_record", self._midnight_facts),
+            ("paging_window", self._paging_facts),
+        ]
         out: dict[str, Any] = {}
-        try:
-            if "overview" in known:
-                ov = self.overview
-                out["ratings"] = ov.total
-                if ov.total:
-                    out["first_rating"], out["last_rating"] = (
-                        ov.first_day.isoformat(),
-                        ov.last_day.isoformat(),
-                    )
-            if "policy" in known:
-                out["over_max_limit"] = self.policy.mode
-                out["max_limit"] = self.policy.max_limit
-            if "boundaries" in known:
-                out["probed_midnights"] = [b.day.isoformat() for b in self.boundaries]
-            if known.get("midnight_record") is not None:
-                out["midnight_record_day"] = self.midnight_record[0].isoformat()  # type: ignore[index]
-            if "paging_window" in known:
-                window, total = self.paging_window
-                out["paging_window"] = f"{window} ({total} ratings)"
-        except (ContractViolation, IndexError, KeyError):
-            pass
+        for name, read in readers:
+            if name not in known:
+                continue
+            try:
+                out.update(read())
+            except Exception:  # a report detail must never end the run (see above)
+                continue
         return out
+
+    def _overview_facts(self) -> dict[str, Any]:
+        ov = self.overview
+        if not ov.total:
+            return {"ratings": ov.total}
+        return {
+            "ratings": ov.total,
+            "first_rating": ov.first_day.isoformat(),
+            "last_rating": ov.last_day.isoformat(),
+        }
+
+    def _midnight_facts(self) -> dict[str, Any]:
+        found = self.midnight_record
+        return {} if found is None else {"midnight_record_day": found[0].isoformat()}
+
+    def _paging_facts(self) -> dict[str, Any]:
+        window, total = self.paging_window
+        return {"paging_window": f"{window} ({total} ratings)"}

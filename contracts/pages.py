@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import ApiClient, ContractViolation, Exchange, Params
+from .client import ApiClient, ContractViolation, Exchange, Params, show
 
 RATINGS = "/ratings"
 MOVIES = "/movies"
@@ -27,12 +27,44 @@ def midnight(day: dt.date) -> int:
     return calendar.timegm(day.timetuple())
 
 
+# The timestamps the suite works with: seconds whose UTC date, give or take the few days the probe
+# windows reach around the data (at most ten), is still a ``datetime.date`` (years 1 to 9999).
+FIRST_DAY = dt.date(2, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+MIN_TS = midnight(FIRST_DAY)
+MAX_TS = midnight(LAST_DAY) + DAY - 1
+# A timestamp that is not seconds but lands in these years once divided is most likely this unit.
+_UNITS = (("milliseconds", 10**3), ("microseconds", 10**6), ("nanoseconds", 10**9))
+_PLAUSIBLE = (midnight(dt.date(1900, 1, 1)), midnight(dt.date(2200, 1, 1)))
+
+
+def timestamp_problem(ts: int) -> str | None:
+    """Why ``ts`` cannot be seconds since the epoch (with the unit it probably is), or ``None``."""
+    if MIN_TS <= ts <= MAX_TS:
+        return None
+    for unit, factor in _UNITS:
+        if _PLAUSIBLE[0] <= ts // factor < _PLAUSIBLE[1]:
+            return f"timestamp {show(ts)} is not seconds since the epoch ({unit}?)"
+    return f"timestamp {show(ts)} is not seconds since the epoch between {FIRST_DAY} and {LAST_DAY}"
+
+
+def check_timestamp(ts: int, exchange: Exchange | None = None) -> int:
+    """``ts`` itself; a :class:`ContractViolation` naming it when no UTC date can hold it (REC-001)."""
+    problem = timestamp_problem(ts)
+    if problem:
+        raise ContractViolation(f"{problem} (REC-001)", exchange)
+    return ts
+
+
 def utc_day(ts: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=ts // DAY)
+    """The UTC date of ``ts`` (a :class:`ContractViolation` when it has none, see :func:`check_timestamp`)."""
+    return dt.date(1970, 1, 1) + dt.timedelta(days=check_timestamp(ts) // DAY)
 
 
 def when(ts: int) -> str:
-    """An epoch timestamp as readable UTC, for messages."""
+    """An epoch timestamp as readable UTC, for messages (never raises: it is used to describe failures)."""
+    if timestamp_problem(ts):
+        return f"{show(ts)} (not a UTC date)"
     return f"{ts} ({(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=ts)).isoformat()}Z)"
 
 
@@ -90,13 +122,15 @@ class Page:
 
 
 def rating_key(record: Any, exchange: Exchange) -> tuple[int, int, int]:
+    """The ``(timestamp, userId, movieId)`` of a rating: integers, the timestamp a UTC date (REC-001)."""
     if not isinstance(record, dict) or not all(
         _is_int(record.get(k)) for k in ("timestamp", "userId", "movieId")
     ):
         raise ContractViolation(
             f"rating {str(record)[:120]} lacks integer timestamp/userId/movieId (REC-001)", exchange
         )
-    return int(record["timestamp"]), int(record["userId"]), int(record["movieId"])
+    ts = check_timestamp(int(record["timestamp"]), exchange)
+    return ts, int(record["userId"]), int(record["movieId"])
 
 
 def page_params(window: Window = ALL, offset: int | None = None, limit: int | None = None) -> Params:
@@ -132,12 +166,25 @@ def fetch(
     bad = [k for k in ("offset", "limit", "total") if not _is_int(body[k])]
     if bad:
         raise ContractViolation(f"the envelope's {', '.join(bad)} not integer (ENV-001)", reply.exchange)
+    huge = [f"{k} {show(body[k])}" for k in ("offset", "limit", "total") if abs(body[k]) > MAX_INT]
+    if huge:
+        raise ContractViolation(f"the envelope's {', '.join(huge)} beyond 2^53-1 (ENV-001)", reply.exchange)
+    records = body["result"]
+    odd = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+    if odd is not None:
+        raise ContractViolation(
+            f"the envelope's result[{odd}] is {show(records[odd])}, not an object (ENV-001)", reply.exchange
+        )
+    if path == RATINGS:  # the schema allows any integer; the suite needs dates (REC-001)
+        for record in records:
+            if _is_int(record.get("timestamp")):
+                check_timestamp(int(record["timestamp"]), reply.exchange)
     return Page(
         path,
         window,
         offset,
         limit,
-        body["result"],
+        records,
         int(body["offset"]),
         int(body["limit"]),
         int(body["total"]),
@@ -173,11 +220,10 @@ def walk(client: ApiClient, path: str, window: Window, size: int, total: int, ma
     then visible as a gap or an overlap. When the listing needs more than ``max_pages`` pages, only
     the first and last ``max_pages // 2`` are read (``complete`` is then false).
     """
-    offsets = list(range(0, total, size))
-    complete = len(offsets) <= max_pages
-    if not complete:
-        half = max_pages // 2
-        offsets = offsets[:half] + offsets[-half:]
+    count = -(-total // size) if total > 0 else 0  # pages needed; computed, never listed
+    complete = count <= max_pages
+    shown = range(count) if complete else [*range(max_pages // 2), *range(count - max_pages // 2, count)]
+    offsets = [i * size for i in shown]
     pages = [fetch(client, path, window=window, offset=offset, limit=size) for offset in offsets]
     return Walk(size, total, pages, complete)
 
