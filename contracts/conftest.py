@@ -117,6 +117,9 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = report.ResultCollector()
         config.pluginmanager.register(collector, "movielens-contract-collector")
     config.stash[COLLECTOR_KEY] = collector
+    if not config.pluginmanager.has_plugin("terminal"):
+        # the runner shows no tracebacks (a failure's report is its own text): don't pay for them
+        config.option.tbstyle = "native"
 
 
 def selected_clauses(config: pytest.Config) -> set[str] | None:

@@ -10,7 +10,6 @@ the suite's budget.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import requests
 
 from . import spec
-from .client import KEPT_HEADERS, SHOWN_BODY_CHARS, ApiClient, Exchange
+from .client import KEPT_HEADERS, SHOWN_BODY_CHARS, ApiClient, Exchange, parse_json
 
 PATHS = ("/ratings", "/movies")
 
@@ -116,7 +115,7 @@ def conformance_problems(case: FuzzCase) -> list[str]:
     if validator is None:
         return []
     try:
-        body = json.loads(case.body.decode("utf-8"))
+        body = parse_json(case.body)
     except (ValueError, UnicodeDecodeError):
         return [f"the {case.status} body is not JSON"]
     return spec.errors(validator, body)

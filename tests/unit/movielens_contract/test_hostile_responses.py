@@ -9,8 +9,7 @@ exception) and never as the runner's exit 2, which means "the suite cannot run".
 
 Two levels: the decoding path fed hypothesis-generated replies through a mocked session, and the
 whole runner against a loopback server whose every answer is drawn from a seeded hostile
-generator. Crashes whose fix lies outside the files this suite's hardening may touch are listed in
-KNOWN_GAPS and pinned by strict xfail tests.
+generator; and regression tests for the crashes those found.
 """
 
 from __future__ import annotations
@@ -661,15 +660,6 @@ MIN_SERVED = 1000
 MIN_HOSTILE = 400
 MAX_RUNS = 60
 RUNNER_TIME_BUDGET = 60.0
-# Crashes whose fix belongs in files this change leaves alone (another change rewrites them); each
-# is pinned by test_known_gap_still_crashes below, which fails as soon as the fix lands, so that the
-# entry is then removed here. (clause, exception class) -> where the fix goes.
-KNOWN_GAPS = {
-    ("FUZZ-002", "RecursionError"): "fuzz.conformance_problems: json.loads -> client.parse_json",
-    ("DOC-001", "RecursionError"): "test_service.test_doc_001: yaml.safe_load of deep nesting",
-    ("DOC-001", "ValueError"): "test_service.test_doc_001: yaml.safe_load of an impossible date",
-    ("DOC-001", "TypeError"): "test_service.test_doc_001: '/ratings' in a non-mapping paths",
-}
 
 
 def _crashes(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -685,7 +675,6 @@ def _crashes(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 def test_runner_survives_a_hostile_server(hostile, tmp_path, capsys):
     started = time.monotonic()
     problems: list[str] = []
-    known: list[tuple[str, str]] = []
     runs = 0
     for seed in range(MAX_RUNS):  # bounded; stops once enough hostile answers were served
         enough = hostile.served >= MIN_SERVED and hostile.hostile >= MIN_HOSTILE and runs >= 5
@@ -702,14 +691,11 @@ def test_runner_survives_a_hostile_server(hostile, tmp_path, capsys):
         if not report_path.exists():
             problems.append(f"seed {seed}: no JSON report")
             continue
-        for clause, name, message in _crashes(json.loads(report_path.read_text(encoding="utf-8"))):
-            if (clause, name) in KNOWN_GAPS:
-                known.append((clause, name))
-            else:
-                problems.append(f"seed {seed}: {clause} {message}")
+        for clause, _name, message in _crashes(json.loads(report_path.read_text(encoding="utf-8"))):
+            problems.append(f"seed {seed}: {clause} {message}")
     print(
         f"{runs} runs: {hostile.served} answers, {hostile.hostile} hostile, "
-        f"{len(known)} known gaps {known}, in {time.monotonic() - started:.1f} s"
+        f"in {time.monotonic() - started:.1f} s"
     )
     assert not problems, "\n".join(problems)
     assert hostile.served >= MIN_SERVED, f"only {hostile.served} answers in {runs} runs"
@@ -741,14 +727,14 @@ class _AfterPreflight:
         ("DOC-001", "TypeError", b"openapi: '3.1.0'\npaths: 5\n", "application/yaml"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason="the fix belongs in a file outside this change (see KNOWN_GAPS)")
-def test_known_gap_is_fixed(tmp_path, capsys, clause, exception, body, ctype):
-    """Fails (as expected) while the crash is there; passes, and must leave KNOWN_GAPS, once fixed."""
-    assert (clause, exception) in KNOWN_GAPS
+def test_odd_documents_fail_their_clause_without_crashing(tmp_path, capsys, clause, exception, body, ctype):
+    """Crashes the hostile runs found in FUZZ-002's and DOC-001's own parsing: now clause failures."""
     report_path = tmp_path / "r.json"
     with RunningServer(_AfterPreflight(body, ctype)) as server:
         argv = [server.url, "--user", "airflow", "--password", "airflow", "--json", str(report_path)]
         code = cli.main([*argv, "--clause", clause, "--fuzz-examples", "2"])
     capsys.readouterr()
     assert code in (0, 1)
-    assert (clause, exception) not in {c[:2] for c in _crashes(json.loads(report_path.read_text()))}
+    report = json.loads(report_path.read_text())
+    assert (clause, exception) not in {c[:2] for c in _crashes(report)}
+    assert {c["id"]: c["outcome"] for c in report["clauses"]}[clause] == "fail"
