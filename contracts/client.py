@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 import requests
 
@@ -48,8 +48,19 @@ def strip_userinfo(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _basic(user: str, password: str) -> str:
-    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+def secret_forms(user: str, password: str) -> set[str]:
+    """Every spelling of the password a server or proxy might echo into a report.
+
+    The password itself, percent-encoded (``quote`` and ``quote_plus``), and ``user:password`` in
+    base64, standard and URL-safe, with and without padding (what an ``Authorization: Basic``
+    header carries, and what a server re-encoding it may show).
+    """
+    pair = f"{user}:{password}".encode()
+    forms = {password, quote(password, safe=""), quote_plus(password)}
+    for encoded in (base64.b64encode(pair), base64.urlsafe_b64encode(pair)):
+        text = encoded.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return forms
 
 
 def describe_transport_error(exc: BaseException, timeout: float) -> str:
@@ -251,7 +262,7 @@ class ApiClient:
         self.max_requests = max_requests
         self.max_body_bytes = max_body_bytes
         # the password, and the Authorization header values that carry it (base64 of "user:password")
-        self.redact = Redactor([password, *(_basic(u, password) for u in (user, UNKNOWN_USER))])
+        self.redact = Redactor(secret_forms(user, password) | secret_forms(UNKNOWN_USER, password))
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies from the environment: the target is addressed directly
         self.session.headers["User-Agent"] = "movielens-contract"

@@ -64,6 +64,7 @@ CATALOGUE: tuple[Variant, ...] = (
     Variant("wsgi", "start_after_end_ok", "WIN-007"),
     Variant("wsgi", "error_500_on_bad_input", "ERR-001"),
     Variant("wsgi", "crash_echoing_credentials", "ERR-001"),
+    Variant("wsgi", "crash_echoing_encoded_credentials", "ERR-001"),
     Variant("wsgi", "html_errors", "ERR-002"),
     Variant("wsgi", "unknown_path_500", "ERR-005"),
     Variant("wsgi", "movies_unsorted", "MOVIES-001"),

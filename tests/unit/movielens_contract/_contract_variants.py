@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 DAY = 86_400
@@ -62,6 +62,8 @@ FAULTS: dict[str, str] = {
     "reject_without_max_limit": "an over-maximum limit is a 400 without max_limit (a SHOULD)",
     "no_content_type": "JSON bodies are sent as text/plain (a SHOULD)",
     "crash_echoing_credentials": "bad input is a 500 whose body echoes the Authorization header and password",
+    "crash_echoing_encoded_credentials": "bad input is a 500 echoing the credentials re-encoded: URL-safe "
+    "base64 without padding, percent-encoded, in the body and in a WWW-Authenticate header",
 }
 
 
@@ -229,6 +231,17 @@ class VariantApp:
         try:
             return routes[path](query, start_response)
         except _BadRequest as bad:
+            if self.has("crash_echoing_encoded_credentials"):
+                header = environ.get("HTTP_AUTHORIZATION", "")
+                pair = base64.b64decode(header[6:] or b"")
+                urlsafe = base64.urlsafe_b64encode(pair).decode().rstrip("=")
+                quoted = quote(pair.decode(errors="replace").partition(":")[2], safe="")
+                return self._json(
+                    start_response,
+                    500,
+                    {"error": f"crashed: token {urlsafe}, password {quoted}"},
+                    [("WWW-Authenticate", f'Basic realm="{urlsafe}"')],
+                )
             if self.has("crash_echoing_credentials"):
                 header = environ.get("HTTP_AUTHORIZATION", "")
                 decoded = base64.b64decode(header[6:] or b"").decode(errors="replace")

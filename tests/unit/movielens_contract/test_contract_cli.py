@@ -9,13 +9,15 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import quote
 
 import movielens_contract
 import pytest
 from _contract_variants import Behaviour
 from movielens_contract import cli
+from movielens_contract.client import secret_forms
 
-SECRET = "S3cret-Pa55-for-redaction"
+SECRET = "S3cret/Pa55+for redaction&more?>"  # percent-encoding and URL-safe base64 change it
 SUITE_DIR = Path(movielens_contract.__file__).resolve().parent
 
 
@@ -94,9 +96,11 @@ def test_bad_options_exit_2_with_a_one_line_reason(argv, fragment, serve, capsys
     _assert_one_line_reason(err, fragment)
 
 
-def test_reports_are_written_and_redacted(serve, tmp_path, capsys):
-    server = serve(Behaviour(password=SECRET, faults=frozenset({"crash_echoing_credentials"})))
-    url_with_userinfo = server.url.replace("http://", f"http://airflow:{SECRET}@")
+@pytest.mark.parametrize("fault", ["crash_echoing_credentials", "crash_echoing_encoded_credentials"])
+def test_reports_are_written_and_redacted(fault, serve, tmp_path, capsys):
+    """A server echoing the credentials, as sent or re-encoded, leaks no form of them into a report."""
+    server = serve(Behaviour(password=SECRET, faults=frozenset({fault})))
+    url_with_userinfo = server.url.replace("http://", f"http://airflow:{quote(SECRET, safe='')}@")
     json_path, xml_path, html_path = tmp_path / "r.json", tmp_path / "r.xml", tmp_path / "r.html"
     code = cli.main(
         [
@@ -123,8 +127,11 @@ def test_reports_are_written_and_redacted(serve, tmp_path, capsys):
         "xml": xml_path.read_text(),
         "html": html_path.read_text(),
     }
+    forms = secret_forms("airflow", SECRET)
+    assert len(forms) == 7  # every form differs for this secret
     for name, text in texts.items():
-        assert SECRET not in text, f"password leaked into {name}"
+        leaked = [form for form in forms if form in text]
+        assert leaked == [], f"the password leaked into {name} as {leaked}"
 
     report = json.loads(texts["json"])
     assert report["exit_code"] == 1
