@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from _contract_variants import Dataset, RunningServer, VariantApp, make_dataset
-from hypothesis import HealthCheck, configuration, given, settings
+from hypothesis import HealthCheck, Phase, configuration, given, settings
 from hypothesis import strategies as st
 from jsonschema import ValidationError
 from movielens_contract import checks, cli, spec
@@ -656,10 +656,10 @@ def hostile() -> Iterator[HostileServer]:
 # Every answer is drawn from the hostile generator; at least this many are served in all, and at
 # least MIN_HOSTILE of them are of a hostile kind or pages holding odd values (the rest are the
 # well-formed answers a hostile server also sends, which let the suite reach its deeper clauses).
-MIN_SERVED = 1000
-MIN_HOSTILE = 400
-MAX_RUNS = 60
-RUNNER_TIME_BUDGET = 60.0
+MIN_SERVED = 1500
+MIN_HOSTILE = 1000
+MAX_RUNS = 80
+RUNNER_TIME_BUDGET = 90.0
 
 
 def _crashes(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -673,33 +673,50 @@ def _crashes(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_runner_survives_a_hostile_server(hostile, tmp_path, capsys):
+    """Hypothesis draws each run's seed (its shape and every answer); at least 1,000 hostile answers."""
     started = time.monotonic()
     problems: list[str] = []
-    runs = 0
-    for seed in range(MAX_RUNS):  # bounded; stops once enough hostile answers were served
-        enough = hostile.served >= MIN_SERVED and hostile.hostile >= MIN_HOSTILE and runs >= 5
-        if enough or time.monotonic() - started > RUNNER_TIME_BUDGET:
-            break
-        hostile.start_run(seed, oversized=seed == 1)
-        report_path = tmp_path / f"r{seed}.json"
+    runs: list[int] = []
+
+    def enough() -> bool:
+        return (hostile.served >= MIN_SERVED and hostile.hostile >= MIN_HOSTILE and len(runs) >= 5) or (
+            time.monotonic() - started > RUNNER_TIME_BUDGET
+        )
+
+    @settings(
+        max_examples=MAX_RUNS,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+    def one_run(seed: int) -> None:
+        if enough():
+            return
+        hostile.start_run(seed, oversized=not runs)
+        report_path = tmp_path / f"r{len(runs)}.json"
         argv = [hostile.url, "--user", "u", "--password", "p", "--json", str(report_path)]
-        code = cli.main([*argv, "--fuzz-examples", "2", "--seed", str(seed)])
+        code = cli.main([*argv, "--fuzz-examples", "2", "--seed", str(seed % 1000)])
         _, err = capsys.readouterr()
-        runs += 1
+        runs.append(seed)
         if code not in (0, 1):
             problems.append(f"seed {seed}: exit {code}: {err.strip()[:300]}")
         if not report_path.exists():
             problems.append(f"seed {seed}: no JSON report")
-            continue
+            return
         for clause, _name, message in _crashes(json.loads(report_path.read_text(encoding="utf-8"))):
             problems.append(f"seed {seed}: {clause} {message}")
+
+    one_run()
     print(
-        f"{runs} runs: {hostile.served} answers, {hostile.hostile} hostile, "
+        f"{len(runs)} runs: {hostile.served} answers, {hostile.hostile} hostile, "
         f"in {time.monotonic() - started:.1f} s"
     )
     assert not problems, "\n".join(problems)
-    assert hostile.served >= MIN_SERVED, f"only {hostile.served} answers in {runs} runs"
-    assert hostile.hostile >= MIN_HOSTILE, f"only {hostile.hostile} hostile answers in {runs} runs"
+    assert hostile.served >= MIN_SERVED, f"only {hostile.served} answers in {len(runs)} runs"
+    assert hostile.hostile >= MIN_HOSTILE, f"only {hostile.hostile} hostile answers in {len(runs)} runs"
     assert hostile.oversized == 1
 
 
