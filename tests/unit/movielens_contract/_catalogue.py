@@ -1,6 +1,6 @@
 """The catalogue of broken servers: for every clause, servers of independent styles that break it.
 
-Each entry names a server style (see ``conftest.STYLE_MODULES``), one of its faults, and the clause
+Each entry names a server style (:data:`STYLES`), one of its faults, and the clause
 that must catch it; ``test_contract_variants.py`` runs them, and ``contracts/README.md`` shows the
 table :func:`markdown_table` builds.
 """
@@ -11,15 +11,21 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Style -> the module that serves it, and how the README names it.
-STYLES: dict[str, tuple[str, str]] = {
-    "wsgi": ("_contract_variants", "stdlib WSGI (`_contract_variants.py`)"),
-    "sqlite": ("_sqlite_server", "`http.server` over SQLite, core only (`_sqlite_server.py`)"),
-    "aiohttp": ("_aiohttp_server", "aiohttp, async (`_aiohttp_server.py`)"),
-    "reference": (
-        "_reference_faults",
-        "the reference Flask app, fault in WSGI middleware (`_reference_faults.py`)",
-    ),
+#: Independent server styles: style -> module with ``start(dataset, *, faults, **options)`` and
+#: ``FAULTS`` ("wsgi" is ``_contract_variants``' VariantApp, started differently).
+STYLE_MODULES = {
+    "sqlite": "_sqlite_server",
+    "aiohttp": "_aiohttp_server",
+    "textbook": "_textbook_server",
+    "reference": "_reference_faults",
+}
+STYLES = ("wsgi", *STYLE_MODULES)
+#: How the README names each style of the catalogue.
+STYLE_NAMES = {
+    "wsgi": "stdlib WSGI (`_contract_variants.py`)",
+    "sqlite": "`http.server` over SQLite, core only (`_sqlite_server.py`)",
+    "aiohttp": "aiohttp, async (`_aiohttp_server.py`)",
+    "reference": "the reference Flask app, fault in WSGI middleware (`_reference_faults.py`)",
 }
 
 
@@ -111,7 +117,7 @@ def markdown_table() -> str:
 
     lines = ["| Clause | Level | Server | Fault |", "|---|---|---|---|"]
     for v in sorted(CATALOGUE, key=lambda v: (list(CLAUSES).index(v.clause), v.style)):
-        module, name = STYLES[v.style]
+        module, name = STYLE_MODULES.get(v.style, "_contract_variants"), STYLE_NAMES[v.style]
         what = importlib.import_module(module).FAULTS[v.fault]
         where = f" (process TZ {v.tz})" if v.tz else ""
         lines.append(f"| {v.clause} | {CLAUSES[v.clause].level} | {name} | `{v.fault}`: {what}{where} |")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _catalogue import STYLE_MODULES, STYLES
 from _contract_variants import Behaviour, Dataset, RunningServer, VariantApp, make_dataset
 from movielens_contract import cli
 
@@ -60,14 +62,20 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
         server.close()
 
 
-# Independent server styles: style -> module with start(dataset, *, faults, **options) and FAULTS.
-STYLE_MODULES = {
-    "sqlite": "_sqlite_server",
-    "aiohttp": "_aiohttp_server",
-    "textbook": "_textbook_server",
-    "reference": "_reference_faults",
-}
-STYLES = ("wsgi", *STYLE_MODULES)
+@pytest.fixture
+def process_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set the process time zone (``TZ`` + ``time.tzset``), for in-process servers and the suite alike.
+
+    Restored after the test.
+    """
+
+    def apply(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield apply
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ SHOULD variant must leave it at 0, so moving a clause to the other level fails a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,19 +17,6 @@ from movielens_contract.clauses import CAPABILITIES, CLAUSES
 
 def _expected_exit(clause_id: str) -> int:
     return 1 if CLAUSES[clause_id].level == "MUST" else 0
-
-
-@pytest.fixture
-def process_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Set the process time zone (for in-process servers and the suite alike); restored afterwards."""
-
-    def set_tz(name: str) -> None:
-        monkeypatch.setenv("TZ", name)
-        time.tzset()
-
-    yield set_tz
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_every_clause_is_failed_by_some_variant_and_styles_differ():

@@ -12,13 +12,14 @@ import datetime as dt
 import importlib
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
+from _catalogue import STYLE_MODULES, STYLES
 from _contract_variants import make_dataset
 
 DATA = make_dataset()
@@ -30,14 +31,6 @@ MAX_SAFE = 2**53 - 1
 # Days of make_dataset(): 03-01 and 03-03 busy with a record at exactly midnight, 03-02 busy
 # without one, 03-04 empty. Busy days have records minutes after and before midnight.
 D1, D2, D3, D4 = "2019-03-01", "2019-03-02", "2019-03-03", "2019-03-04"
-# The modules behind conftest's serve_style styles ("wsgi" is _contract_variants itself).
-STYLE_MODULES = {
-    "sqlite": "_sqlite_server",
-    "aiohttp": "_aiohttp_server",
-    "textbook": "_textbook_server",
-    "reference": "_reference_faults",
-}
-STYLES = ("wsgi", *STYLE_MODULES)
 FULL_SERVERS = ("wsgi", "aiohttp", "reference")  # every endpoint, strict by default
 STRICT_SERVERS = ("sqlite", "aiohttp", "reference")  # reject repeated parameters too
 SetTZ = Callable[[str], None]
@@ -77,19 +70,6 @@ def bad_request(server: Any, status: int = 400, **params: Any) -> dict[str, Any]
     return body
 
 
-@pytest.fixture
-def set_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[SetTZ]:
-    """Set the process time zone (``TZ`` + ``time.tzset``); restored after the test."""
-
-    def apply(name: str) -> None:
-        monkeypatch.setenv("TZ", name)
-        time.tzset()
-
-    yield apply
-    monkeypatch.undo()
-    time.tzset()
-
-
 # -- every style: start, stop, unknown faults ---------------------------------------------------
 @pytest.mark.parametrize("style", STYLES)
 def test_starts_fast_on_loopback_and_stops(serve_style: Any, style: str) -> None:
@@ -125,9 +105,9 @@ def test_the_serve_style_fixture_rejects_an_unknown_style(serve_style: Any) -> N
 
 # -- correct defaults ---------------------------------------------------------------------------
 @pytest.fixture
-def any_tz(set_tz: SetTZ, style: str) -> None:
+def any_tz(process_tz: SetTZ, style: str) -> None:
     """Correct servers must not depend on the process time zone; the textbook one does (UTC)."""
-    set_tz("UTC" if style == "textbook" else "Asia/Seoul")
+    process_tz("UTC" if style == "textbook" else "Asia/Seoul")
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -295,8 +275,8 @@ def test_reference_style_defaults_to_the_reference_tests_store(serve_style: Any)
 
 # -- the textbook server's defects --------------------------------------------------------------
 @pytest.fixture
-def textbook(serve_style: Any, set_tz: SetTZ) -> Any:
-    set_tz("UTC")
+def textbook(serve_style: Any, process_tz: SetTZ) -> Any:
+    process_tz("UTC")
     return serve_style("textbook", dataset=DATA)
 
 
@@ -339,13 +319,13 @@ def test_textbook_start_after_end_is_an_empty_200(textbook: Any) -> None:
     assert page(textbook, start_date=D4, end_date=D3) == {"result": [], "offset": 0, "limit": 100, "total": 0}
 
 
-def test_textbook_reads_dates_in_the_process_time_zone(serve_style: Any, set_tz: SetTZ) -> None:
+def test_textbook_reads_dates_in_the_process_time_zone(serve_style: Any, process_tz: SetTZ) -> None:
     server = serve_style("textbook", dataset=DATA)
-    set_tz("Asia/Seoul")
+    process_tz("Asia/Seoul")
     seoul = page(server, start_date=D3, end_date=D4, limit=1000)["result"]
     assert seoul == rows(midnight(D3) - 9 * HOUR, midnight(D4) - 9 * HOUR)
     assert seoul != rows(midnight(D3), midnight(D4))
-    set_tz("UTC")
+    process_tz("UTC")
     assert page(server, start_date=D3, end_date=D4, limit=1000)["result"] == rows(midnight(D3), midnight(D4))
 
 
@@ -364,7 +344,7 @@ CHECKS: dict[tuple[str, str], tuple[dict[str, Any], FaultCheck]] = {}
 
 
 def fault_check(style: str, fault: str, **options: Any) -> Callable[[FaultCheck], FaultCheck]:
-    """Register ``check(bad, good, set_tz)`` for ``fault``; both servers get ``options``."""
+    """Register ``check(bad, good, process_tz)`` for ``fault``; both servers get ``options``."""
 
     def register(check: FaultCheck) -> FaultCheck:
         CHECKS[(style, fault)] = (options, check)
@@ -379,7 +359,7 @@ def _all(server: Any, **params: Any) -> dict[str, Any]:
 
 # sqlite
 @fault_check("sqlite", "any_password")
-def _any_password(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _any_password(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert get(bad, auth=("airflow", "not-the-password")).status_code == 200
     assert get(good, auth=("airflow", "not-the-password")).status_code == 401
     assert get(bad, auth=("someone-else", "airflow")).status_code == 401
@@ -387,7 +367,7 @@ def _any_password(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "default_limit_not_echoed")
-def _default_limit_not_echoed(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _default_limit_not_echoed(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong, right = page(bad), page(good)
     assert wrong["result"] == right["result"] == rows()[:100]
     assert (wrong["limit"], right["limit"]) == (1000, 100)
@@ -395,14 +375,14 @@ def _default_limit_not_echoed(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "ms_timestamps")
-def _ms_timestamps(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _ms_timestamps(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong, right = _all(bad, start_date=D3, end_date=D4), _all(good, start_date=D3, end_date=D4)
     assert wrong["total"] == right["total"] == len(right["result"])
     assert [{**r, "timestamp": r["timestamp"] * 1000} for r in right["result"]] == wrong["result"]
 
 
 @fault_check("sqlite", "start_one_early")
-def _start_one_early(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _start_one_early(bad: Any, good: Any, process_tz: SetTZ) -> None:
     last_before = rows(hi=midnight(D3))[-1]
     wrong, right = _all(bad, start_date=D3), _all(good, start_date=D3)
     assert wrong["total"] == right["total"] + 1
@@ -411,7 +391,7 @@ def _start_one_early(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "both_dates_end_shift")
-def _both_dates_end_shift(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _both_dates_end_shift(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong = _all(bad, start_date=D2, end_date=D3)["result"]
     assert wrong == rows(midnight(D2), midnight(D3) + HOUR)
     assert len(wrong) > len(rows(midnight(D2), midnight(D3)))
@@ -421,7 +401,7 @@ def _both_dates_end_shift(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "empty_window_everything")
-def _empty_window_everything(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _empty_window_everything(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for empty in ({"start_date": "2019-02-01", "end_date": "2019-02-08"}, {"start_date": D4, "end_date": D4}):
         assert page(good, **empty)["total"] == 0
         assert page(bad, **empty) == page(good)
@@ -429,7 +409,7 @@ def _empty_window_everything(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "epoch_falsy")
-def _epoch_falsy(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _epoch_falsy(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert page(good, end_date="1970-01-01")["total"] == 0
     assert page(bad, end_date="1970-01-01") == page(good)
     assert page(bad, end_date="1970-01-02")["total"] == 0
@@ -437,7 +417,7 @@ def _epoch_falsy(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "negative_offset_slice")
-def _negative_offset_slice(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _negative_offset_slice(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert bad_request(good, offset="-1")["parameter"] == "offset"
     assert page(bad, offset="-1") == {"result": rows()[-1:], "offset": -1, "limit": 100, "total": N}
     assert page(bad, offset="-3", limit=2)["result"] == rows()[-3:-1]
@@ -445,14 +425,14 @@ def _negative_offset_slice(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "limit_zero_accepted")
-def _limit_zero_accepted(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _limit_zero_accepted(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert bad_request(good, limit="0")["parameter"] == "limit"
     assert page(bad, limit="0") == {"result": [], "offset": 0, "limit": 0, "total": N}
     assert page(bad, limit=1) == page(good, limit=1)
 
 
 @fault_check("sqlite", "typo_date_ignored")
-def _typo_date_ignored(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _typo_date_ignored(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for typo in ({"start_date": "2019-13-01"}, {"end_date": "yesterday"}):
         assert bad_request(good, **typo)["parameter"] in typo
         assert page(bad, **typo) == page(good)
@@ -460,25 +440,25 @@ def _typo_date_ignored(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("sqlite", "unbounded", max_limit=10)
-def _unbounded(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _unbounded(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert page(bad, limit=50) == {"result": rows()[:50], "offset": 0, "limit": 50, "total": N}
     assert page(good, limit=50) == {"result": rows()[:10], "offset": 0, "limit": 10, "total": N}
 
 
 @fault_check("sqlite", "mktime_dates")
-def _mktime_dates(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _mktime_dates(bad: Any, good: Any, process_tz: SetTZ) -> None:
     window = {"start_date": D3, "end_date": D4}
-    set_tz("Asia/Seoul")
+    process_tz("Asia/Seoul")
     shifted = rows(midnight(D3) - 9 * HOUR, midnight(D4) - 9 * HOUR)
     assert _all(bad, **window)["result"] == shifted != rows(midnight(D3), midnight(D4))
     assert _all(good, **window)["result"] == rows(midnight(D3), midnight(D4))
-    set_tz("UTC")
+    process_tz("UTC")
     assert _all(bad, **window) == _all(good, **window)
 
 
 # aiohttp
 @fault_check("aiohttp", "movies_rejects_valid")
-def _movies_rejects_valid(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _movies_rejects_valid(bad: Any, good: Any, process_tz: SetTZ) -> None:
     refused = get(bad, "/movies")
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
@@ -487,21 +467,21 @@ def _movies_rejects_valid(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "movies_open")
-def _movies_open(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _movies_open(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert get(good, "/movies", auth=None).status_code == 401
     assert get(bad, "/movies", auth=None).json() == page(good, "/movies")
     assert get(bad, auth=None).status_code == 401
 
 
 @fault_check("aiohttp", "movie_genres_list")
-def _movie_genres_list(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _movie_genres_list(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong, right = page(bad, "/movies"), page(good, "/movies")
     assert [{**m, "genres": m["genres"].split("|")} for m in right["result"]] == wrong["result"]
     assert ["Action", "Thriller"] in [m["genres"] for m in wrong["result"]]
 
 
 @fault_check("aiohttp", "movies_total_wrong")
-def _movies_total_wrong(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _movies_total_wrong(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong, right = page(bad, "/movies", limit=5), page(good, "/movies", limit=5)
     assert (wrong["total"], right["total"]) == (5, N_MOVIES)
     assert wrong["result"] == right["result"]
@@ -509,7 +489,7 @@ def _movies_total_wrong(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "past_end_limit_zero")
-def _past_end_limit_zero(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _past_end_limit_zero(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for offset in (N, N + 1000):
         assert page(bad, offset=offset) == {"result": [], "offset": offset, "limit": 0, "total": N}
         assert page(good, offset=offset)["limit"] == 100
@@ -517,13 +497,13 @@ def _past_end_limit_zero(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "health_counts_wrong")
-def _health_counts_wrong(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _health_counts_wrong(bad: Any, good: Any, process_tz: SetTZ) -> None:
     right = get(good, "/health", auth=None).json()
     assert get(bad, "/health", auth=None).json() == {**right, "ratings": N + 1}
 
 
 @fault_check("aiohttp", "root_text")
-def _root_text(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _root_text(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong = get(bad, "/", auth=None)
     assert (wrong.status_code, wrong.text) == (200, "Hello")
     assert wrong.headers["Content-Type"].startswith("text/plain")
@@ -531,7 +511,7 @@ def _root_text(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "doc_not_openapi")
-def _doc_not_openapi(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _doc_not_openapi(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong = yaml.safe_load(get(bad, "/openapi.yaml", auth=None).text)
     right = yaml.safe_load(get(good, "/openapi.yaml", auth=None).text)
     assert "openapi" not in wrong
@@ -540,7 +520,7 @@ def _doc_not_openapi(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "html_401")
-def _html_401(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _html_401(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for path in ("/ratings", "/movies"):
         wrong, right = get(bad, path, auth=None), get(good, path, auth=None)
         assert wrong.status_code == right.status_code == 401
@@ -550,7 +530,7 @@ def _html_401(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "max_limit_off_by_one", max_limit=10, over_max="reject")
-def _max_limit_off_by_one(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _max_limit_off_by_one(bad: Any, good: Any, process_tz: SetTZ) -> None:
     advertised = bad_request(bad, limit=11)["max_limit"]
     assert advertised == 11
     assert bad_request(bad, limit=advertised)["parameter"] == "limit"  # the advertised size is refused
@@ -559,14 +539,14 @@ def _max_limit_off_by_one(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "error_without_parameter_name")
-def _error_without_parameter_name(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _error_without_parameter_name(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for params in ({"limit": "abc"}, {"start_date": "2019-13-01"}, {"start_date": D4, "end_date": D3}):
         assert bad_request(bad, **params) == {"error": "bad request"}
         assert bad_request(good, **params)["parameter"] in params
 
 
 @fault_check("aiohttp", "unknown_path_html_404")
-def _unknown_path_html_404(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _unknown_path_html_404(bad: Any, good: Any, process_tz: SetTZ) -> None:
     wrong, right = get(bad, "/no-such-endpoint"), get(good, "/no-such-endpoint")
     assert wrong.status_code == right.status_code == 404
     assert wrong.headers["Content-Type"].startswith("text/html")
@@ -574,7 +554,7 @@ def _unknown_path_html_404(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "old_dates_422")
-def _old_dates_422(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _old_dates_422(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for name in ("start_date", "end_date"):
         assert bad_request(bad, 422, **{name: "1989-12-31"})["parameter"] == name
         assert get(good, **{name: "1989-12-31"}).status_code == 200
@@ -582,7 +562,7 @@ def _old_dates_422(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("aiohttp", "bad_input_422")
-def _bad_input_422(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _bad_input_422(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for _, params in STRICT_REFUSALS:
         assert bad_request(bad, 422, **params) == bad_request(good, **params)
     assert page(bad, start_date=D3) == page(good, start_date=D3)
@@ -590,14 +570,14 @@ def _bad_input_422(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 # reference
 @fault_check("reference", "inclusive_end")
-def _inclusive_end(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _inclusive_end(bad: Any, good: Any, process_tz: SetTZ) -> None:
     assert _all(bad, end_date=D3) == _all(good, end_date=D4)
     assert _all(bad, start_date=D3, end_date=D3) == _all(good, start_date=D3, end_date=D4)
     assert _all(bad, start_date=D3) == _all(good, start_date=D3)
 
 
 @fault_check("reference", "drop_www_authenticate")
-def _drop_www_authenticate(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _drop_www_authenticate(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for path in ("/ratings", "/movies"):
         wrong, right = get(bad, path, auth=None), get(good, path, auth=None)
         assert wrong.status_code == right.status_code == 401
@@ -607,7 +587,7 @@ def _drop_www_authenticate(bad: Any, good: Any, set_tz: SetTZ) -> None:
 
 
 @fault_check("reference", "total_off_by_one")
-def _total_off_by_one(bad: Any, good: Any, set_tz: SetTZ) -> None:
+def _total_off_by_one(bad: Any, good: Any, process_tz: SetTZ) -> None:
     for params in ({}, {"start_date": D3, "end_date": D4}, {"offset": N + 5}):
         right = page(good, **params)
         assert page(bad, **params) == {**right, "total": right["total"] + 1}
@@ -622,20 +602,20 @@ def test_every_fault_has_a_check(style: str) -> None:
 
 @pytest.mark.parametrize(("style", "fault"), sorted(CHECKS), ids=[f"{s}-{f}" for s, f in sorted(CHECKS)])
 def test_a_fault_has_exactly_its_claimed_effect(
-    serve_style: Any, set_tz: SetTZ, style: str, fault: str
+    serve_style: Any, process_tz: SetTZ, style: str, fault: str
 ) -> None:
     options, check = CHECKS[(style, fault)]
     bad = serve_style(style, faults=[fault], dataset=DATA, **options)
     good = serve_style(style, dataset=DATA, **options)
-    check(bad, good, set_tz)
+    check(bad, good, process_tz)
 
 
 @pytest.mark.parametrize(("style", "fault"), sorted(CHECKS), ids=[f"{s}-{f}" for s, f in sorted(CHECKS)])
 def test_a_fault_check_fails_on_a_correct_server(
-    serve_style: Any, set_tz: SetTZ, style: str, fault: str
+    serve_style: Any, process_tz: SetTZ, style: str, fault: str
 ) -> None:
     """No check is vacuous: against two fault-free servers each one fails."""
     options, check = CHECKS[(style, fault)]
     one, other = (serve_style(style, dataset=DATA, **options) for _ in range(2))
     with pytest.raises(AssertionError):
-        check(one, other, set_tz)
+        check(one, other, process_tz)
