@@ -4,31 +4,29 @@
 #   docker/build-wheelhouse.sh && docker build --build-arg BASE_IMAGE=movielens-base:bookworm \
 #       --build-arg WHEELS_ONLY=1 -t movielens-api .                   # offline (see .ci/run)
 #
-# The image holds the server and its `server` extra only: NOT apache-airflow. BASE_IMAGE needs
+# The image holds the server distribution (server/) only: NOT apache-airflow. BASE_IMAGE needs
 # python3 (3.11+: tomllib) with venv. With WHEELS_ONLY=1 pip installs only from docker/wheelhouse/
 # (filled by docker/build-wheelhouse.sh) and never contacts an index. Dependencies are installed
 # before the sources are copied, so editing the code rebuilds only the last, cheap layer.
 #
 # The server binds HOST (default 127.0.0.1, for host networking as in docker-compose.test.yml);
 # on a bridge network with a published port run it with -e HOST=0.0.0.0. Credentials: API_USER /
-# API_PASSWORD; fault injection: MOVIELENS_FAULT_* (see movielens_api/faults.py).
+# API_PASSWORD; fault injection: MOVIELENS_FAULT_* (see server/movielens_api/faults.py).
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
 ARG WHEELS_ONLY=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-COPY pyproject.toml /src/
+COPY server/pyproject.toml /src/
 COPY docker/wheelhouse/ /wheelhouse/
 RUN set -eu; \
     if [ -n "$WHEELS_ONLY" ]; then set -- --no-index --find-links /wheelhouse; fi; \
     python3 -m venv /opt/movielens; \
-    python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["server"]))' \
+    python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' \
         /src/pyproject.toml > /tmp/server-requirements.txt; \
     /opt/movielens/bin/pip install "$@" -r /tmp/server-requirements.txt
-COPY README.md /src/
-COPY airflow_movielens/ /src/airflow_movielens/
-COPY movielens_api/ /src/movielens_api/
-COPY contracts/ /src/contracts/
+COPY server/README.md server/LICENSE /src/
+COPY server/movielens_api/ /src/movielens_api/
 RUN set -eu; \
     if [ -n "$WHEELS_ONLY" ]; then set -- --no-index --find-links /wheelhouse; fi; \
     /opt/movielens/bin/pip install "$@" --no-deps /src; \

@@ -1,4 +1,4 @@
-"""Hook for the MovieLens ratings API (see ``contracts/openapi.yaml``).
+"""Hook for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
 
 The hook turns an Airflow connection into an authenticated ``requests`` session and pages through
 ``/ratings`` and ``/movies`` without ever losing or repeating a record:

@@ -17,12 +17,12 @@ pyver=${PYTHON_VERSION:-3.11}
 constraint=${CONSTRAINT:-$repo/.ci/constraints/af33.txt}
 arch=$(uname -m)
 
-# The server extra plus the build backend (pip builds the project itself inside the image).
-mapfile -t reqs < <("$py" - "$repo/pyproject.toml" <<'PY'
+# The server's dependencies plus the build backend (pip builds the server itself inside the image).
+mapfile -t reqs < <("$py" - "$repo/server/pyproject.toml" <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
     meta = tomllib.load(f)
-print("\n".join(meta["project"]["optional-dependencies"]["server"]))
+print("\n".join(meta["project"]["dependencies"]))
 print("\n".join(meta["build-system"]["requires"]))
 PY
 )

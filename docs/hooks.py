@@ -2,7 +2,7 @@
 
 * ``<!-- generated:clauses -->``, ``<!-- generated:capabilities -->`` and
   ``<!-- generated:bad-inputs -->`` are replaced by the tables of the contract suite's registry
-  (``contracts/clauses.py``, ``contracts/bad_inputs.py``), read from the checkout;
+  (``contracts/movielens_contract/clauses.py`` and ``bad_inputs.py``), read from the checkout;
 * ``<!-- generated:changelog -->`` by ``CHANGELOG.md``;
 * the benchmark plots (``bench/results/*.png``) are published under ``benchmarks/``.
 """
@@ -26,7 +26,9 @@ def _suite_module(name: str) -> ModuleType:
     package = "movielens_contract"
     if package not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            package, ROOT / "contracts" / "__init__.py", submodule_search_locations=[str(ROOT / "contracts")]
+            package,
+            ROOT / "contracts" / package / "__init__.py",
+            submodule_search_locations=[str(ROOT / "contracts" / package)],
         )
         assert spec is not None
         assert spec.loader is not None

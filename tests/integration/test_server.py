@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import movielens_contract
 import requests
 import yaml
+
+import movielens_contract
 
 CONTRACT = Path(movielens_contract.__file__).with_name("openapi.yaml")
 

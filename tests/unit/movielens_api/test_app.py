@@ -298,7 +298,7 @@ def test_hello_lists_endpoints(client):
 def test_openapi_document_is_the_contract(client):
     response = client.get("/openapi.yaml")
     assert response.headers["Content-Type"].startswith("application/yaml")
-    assert response.data == (REPO / "contracts" / "openapi.yaml").read_bytes()
+    assert response.data == (REPO / "contracts" / "movielens_contract" / "openapi.yaml").read_bytes()
 
 
 @pytest.mark.parametrize("path", ["/nope", "/ratings/", "/ratings/1", "/RATINGS", "/health/x", "/%FF"])

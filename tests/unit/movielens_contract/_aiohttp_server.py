@@ -8,7 +8,7 @@ error answers, which a WSGI-only catalogue does not vary.
 It shares no request-handling code with the contract suite, the reference server or the other
 test servers: a bug common to two of them would hide itself. Only the data
 (:class:`_contract_variants.Dataset`) is borrowed, and ``/openapi.yaml`` is the repository's
-``contracts/openapi.yaml`` read as a file.
+``contracts/movielens_contract/openapi.yaml`` read as a file.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from _contract_variants import Dataset, make_dataset
 from aiohttp import web
 
 MAX_SAFE = 2**53 - 1
-OPENAPI_PATH = Path(__file__).resolve().parents[3] / "contracts" / "openapi.yaml"
+OPENAPI_PATH = Path(__file__).resolve().parents[3] / "contracts" / "movielens_contract" / "openapi.yaml"
 _OLD = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="movielens"'}
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from _catalogue import STYLE_MODULES, STYLES
 from _contract_variants import Behaviour, Dataset, RunningServer, VariantApp, make_dataset
+
 from movielens_contract import cli
 
 USER = "airflow"

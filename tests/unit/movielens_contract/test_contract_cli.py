@@ -11,9 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
-import movielens_contract
 import pytest
 from _contract_variants import Behaviour
+
+import movielens_contract
 from movielens_contract import cli
 from movielens_contract.client import secret_forms
 

@@ -9,19 +9,21 @@ import socket
 from pathlib import Path
 
 import _catalogue
-import movielens_contract
 import pytest
 from _contract_variants import Behaviour, make_multi_year_dataset, tiny_dataset
+
+import movielens_contract
 from movielens_contract import bad_inputs, clauses
 from movielens_contract.client import ApiClient, BudgetExhausted, ContractViolation, Redactor
 from movielens_contract.discovery import Discovery
 from movielens_contract.pages import midnight
 
 SUITE_DIR = Path(movielens_contract.__file__).resolve().parent
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _readme_section(name: str) -> str:
-    text = (SUITE_DIR / "README.md").read_text(encoding="utf-8")
+    text = (REPO_ROOT / "contracts" / "README.md").read_text(encoding="utf-8")
     match = re.search(rf"<!-- {name}:start -->\n(.*?)\n<!-- {name}:end -->", text, re.S)
     assert match, f"README.md lacks the {name} section"
     return match.group(1)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from _catalogue import CATALOGUE
 from _contract_variants import FAULTS, Dataset, make_multi_year_dataset, tiny_dataset
+
 from movielens_contract.clauses import CAPABILITIES, CLAUSES
 
 
@@ -183,6 +184,7 @@ def test_nothing_to_check_and_not_implemented_are_reported_as_such_in_every_form
     import xml.etree.ElementTree as ET
 
     from _contract_variants import make_dataset
+
     from movielens_contract import cli
 
     server = serve_style("sqlite", dataset=_without_midnight_ratings(make_dataset()))

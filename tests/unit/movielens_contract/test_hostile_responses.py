@@ -36,6 +36,7 @@ from _contract_variants import Dataset, RunningServer, VariantApp, make_dataset
 from hypothesis import HealthCheck, Phase, configuration, given, settings
 from hypothesis import strategies as st
 from jsonschema import ValidationError
+
 from movielens_contract import checks, cli, spec
 from movielens_contract.client import DEFAULT_MAX_BODY, MAX_JSON_DEPTH, ApiClient, ContractViolation
 from movielens_contract.discovery import Discovery

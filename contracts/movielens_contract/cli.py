@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Check a MovieLens ratings API server against the contract "
-        "(contracts/openapi.yaml) that the Airflow provider relies on.",
+        "(contracts/movielens_contract/openapi.yaml) that the Airflow provider relies on.",
         epilog="Exit status: 0 every MUST clause holds, 1 a MUST clause fails, 2 the suite cannot run.",
     )
     parser.add_argument("url", help="base URL of the server, e.g. http://127.0.0.1:5000")

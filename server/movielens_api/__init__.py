@@ -1,4 +1,4 @@
-"""Reference server for the MovieLens ratings API (the contract is ``contracts/openapi.yaml``).
+"""Reference server for the MovieLens ratings API (the contract: ``movielens_api/openapi.yaml``).
 
 * ``movielens-api serve [--data DIR]``: gunicorn with threaded workers over a columnar, sorted copy
   of the ratings (:mod:`movielens_api.store`); without ``--data`` it serves a deterministic

@@ -1,6 +1,6 @@
 """Strict parsing of the API's query parameters.
 
-Every rule here is a clause of ``contracts/openapi.yaml``: dates are ``YYYY-MM-DD`` read as
+Every rule here is a clause of ``contracts/movielens_contract/openapi.yaml``: dates are ``YYYY-MM-DD`` read as
 midnight UTC, ``offset``/``limit`` are plain decimal digits up to 2^53-1 (the largest integer a
 JSON client can hold exactly), a parameter may appear at most once and never empty. Failures raise
 :class:`ParameterError`, which the app turns into a 400 naming the parameter.

@@ -1,4 +1,4 @@
-"""The WSGI application: the HTTP side of ``contracts/openapi.yaml`` over a :class:`Store`.
+"""The WSGI application: the HTTP side of ``contracts/movielens_contract/openapi.yaml`` over a :class:`Store`.
 
 Every response is JSON serialised with orjson (except ``/openapi.yaml``), including 404, 405 and
 unexpected errors: a catch-all handler makes sure no input ever yields an HTML page or a stack
@@ -43,11 +43,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None, **e
 
 
 def _contract_text() -> bytes | None:
-    """The OpenAPI document shipped in the ``movielens_contract`` package, if installed."""
+    """The OpenAPI document this server implements, shipped in its own package.
+
+    A copy of ``contracts/movielens_contract/openapi.yaml``: the server does not depend on the
+    contract suite, and a unit test keeps the two identical.
+    """
     try:
-        return (resources.files("movielens_contract") / "openapi.yaml").read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        log.warning("movielens_contract/openapi.yaml is not installed; /openapi.yaml will answer 404")
+        return (resources.files("movielens_api") / "openapi.yaml").read_bytes()
+    except (FileNotFoundError, OSError):
+        log.warning("movielens_api/openapi.yaml is missing; /openapi.yaml will answer 404")
         return None
 
 
