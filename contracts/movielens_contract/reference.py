@@ -63,7 +63,7 @@ class ReferenceServer:
     def __init__(self, *, startup_timeout: float = STARTUP_TIMEOUT) -> None:
         if importlib.util.find_spec("movielens_api") is None:
             raise CannotStart(
-                "the reference server is not installed (pip install 'airflow-movielens[server]')"
+                "the reference server is not installed (pip install movielens-api; from a checkout ./server)"
             )
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
