@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from . import ratings_json, sample
 from .faults import FaultConfig, parse_kinds
 from .params import OVER_MAX_LIMIT_MODES
+from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_WORKER_CLASS, WORKER_CLASSES
 from .store import DataError, Store, default_cache_dir, load_directory
 
 PROG = "movielens-api"
@@ -70,7 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ratings", type=_bounded_int(0, 10**9), help="size of the generated dataset")
     serve.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="seed of the generated dataset")
     serve.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="worker processes (2)")
-    serve.add_argument("--threads", type=_bounded_int(1, 256), default=4, help="threads per worker (4)")
+    serve.add_argument(
+        "--worker-class",
+        choices=sorted(WORKER_CLASSES),
+        default=DEFAULT_WORKER_CLASS,
+        help="gunicorn worker: gevent (default; bounded reads, many connections) or gthread",
+    )
+    serve.add_argument(
+        "--threads", type=_bounded_int(1, 256), default=4, help="threads per gthread worker (4)"
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=_bounded_int(1, 600),
+        default=DEFAULT_READ_TIMEOUT,
+        help=f"seconds a client may take to send a request line and headers, and that an idle "
+        f"keep-alive connection is kept; then it is closed (default {DEFAULT_READ_TIMEOUT})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_bounded_int(1, 100_000),
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open connections per gevent worker; more wait to be accepted "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
     serve.add_argument("--max-limit", type=_bounded_int(1), default=10_000, help="largest page (10000)")
     serve.add_argument(
         "--over-max-limit",
@@ -189,6 +212,9 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         workers=args.workers,
         threads=args.threads,
         timeout=timeout,
+        worker_class=args.worker_class,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
         access_log=args.access_log,
         on_ready=ready,
     )

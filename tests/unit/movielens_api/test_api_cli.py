@@ -56,6 +56,9 @@ def test_serve_defaults(served, capsys):
         "workers": 2,
         "threads": 4,
         "timeout": 31,
+        "worker_class": "gevent",
+        "read_timeout": 5,
+        "max_connections": 1000,
         "access_log": False,
         "on_ready": options["on_ready"],
     }
@@ -80,12 +83,18 @@ def test_serve_options_credentials_and_faults(served, monkeypatch, tmp_path):
     sample.write_csv(sample.generate(300, 1), tmp_path / "data")
     argv = ["serve", "--host", "::1", "--port", "0", "--data", str(tmp_path / "data"), "--cache-dir",
             str(tmp_path / "cache"), "--workers", "3", "--threads", "8", "--max-limit", "5",
-            "--fault-rate", "1", "--fault-slow-seconds", "45", "--access-log"]  # fmt: skip
+            "--fault-rate", "1", "--fault-slow-seconds", "45", "--access-log", "--worker-class", "gthread",
+            "--read-timeout", "9", "--max-connections", "300"]  # fmt: skip
     assert cli.main(argv) == 0
     ((app, options),) = served
     assert (options["host"], options["port"], options["workers"], options["threads"]) == ("::1", 0, 3, 8)
     assert options["timeout"] == 75  # longer than a slow fault
     assert options["access_log"] is True
+    assert (options["worker_class"], options["read_timeout"], options["max_connections"]) == (
+        "gthread",
+        9,
+        300,
+    )
     assert isinstance(app.wsgi_app, FaultMiddleware)
     client = Client(app)
     assert client.get("/ratings", headers={"Authorization": "Basic dTpw"}).status_code == 503
@@ -146,6 +155,9 @@ def test_json_cache_budget(served, tmp_path, caplog, budget, rendered):
         (["serve", "--data", "x", "--ratings", "5"], "--data"),
         (["serve", "--bogus"], "--bogus"),
         (["serve", "--over-max-limit", "truncate"], "--over-max-limit"),
+        (["serve", "--worker-class", "sync"], "--worker-class"),
+        (["serve", "--read-timeout", "0"], "--read-timeout"),
+        (["serve", "--max-connections", "0"], "--max-connections"),
         (["generate"], "--out"),
         (["launch"], "launch"),
         ([], "required: {serve,generate}"),
