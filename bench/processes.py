@@ -150,8 +150,11 @@ class ServerProcess:
         self.stop()
 
 
-# Threads per worker for both servers (the reference's default).
+# Threads per worker for both servers (the reference's default; only gthread workers use them).
 THREADS = 4
+# The reference's gunicorn worker class (``movielens-api serve --worker-class``), to compare the
+# default (gevent) with gthread in the same run; empty: the server's default.
+WORKER_CLASS_ENV = "MOVIELENS_BENCH_WORKER_CLASS"
 
 
 def reference_server(
@@ -165,6 +168,8 @@ def reference_server(
     argv = [sys.executable, "-c", cli, "serve", "--host", "127.0.0.1", "--port", "{port}"]
     argv += ["--data", str(data_dir), "--cache-dir", str(columnar_cache.cache_dir(data_dir))]
     argv += ["--workers", str(workers), "--threads", str(THREADS)]
+    if os.environ.get(WORKER_CLASS_ENV):
+        argv += ["--worker-class", os.environ[WORKER_CLASS_ENV]]
     if max_limit is not None:
         argv += ["--max-limit", str(max_limit)]
     return ServerProcess(name=name, argv=argv, log_path=log_dir / f"{name}-{data_dir.name}.log")

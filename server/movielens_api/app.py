@@ -21,7 +21,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .faults import FaultConfig, FaultMiddleware
-from .params import Page, ParameterError, parse_page, parse_window
+from .params import OVER_MAX_LIMIT_MODES, Page, ParameterError, parse_page, parse_window
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,14 @@ class RatingsFastPath:
     that writes error responses, so both paths answer the same request the same way.
     """
 
-    def __init__(self, app: Callable[..., Any], store: Store, *, auth: BasicAuth, max_limit: int) -> None:
+    def __init__(
+        self, app: Callable[..., Any], store: Store, *, auth: BasicAuth, max_limit: int, over_max: str
+    ) -> None:
         self.app = app
         self._store = store
         self._auth = auth
         self._max_limit = max_limit
+        self._over_max = over_max
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if (
@@ -115,7 +118,7 @@ class RatingsFastPath:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         try:
             start, end = parse_window(query)
-            page = parse_page(query, max_limit=self._max_limit)
+            page = parse_page(query, max_limit=self._max_limit, over_max=self._over_max)
             body = ratings_body(self._store, start, end, page)
         except Exception:  # a 400, or a bug: Flask answers it (JSON, logged, no traceback sent)
             return self.app(environ, start_response)
@@ -129,17 +132,25 @@ def create_app(
     user: str,
     password: str,
     max_limit: int = DEFAULT_MAX_LIMIT,
+    over_max_limit: str = "reject",
     faults: FaultConfig | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> Flask:
     """Build the API over ``store``.
 
-    ``user``/``password`` are the basic-auth credentials; ``max_limit`` the largest page (larger
-    ``limit`` values are clamped and echoed); ``faults`` turns on fault injection (off when
-    ``None`` or its rate is 0); ``sleep`` replaces ``time.sleep`` for slow faults in tests.
+    ``user``/``password`` are the basic-auth credentials; ``max_limit`` the largest page;
+    ``over_max_limit`` what a larger ``limit`` gets: ``"reject"`` (default) a 400 naming
+    ``max_limit``, so that a client paging by the limit it asked for fails loudly instead of
+    losing records, or ``"clamp"`` the largest page, echoed in ``limit``; ``faults`` turns on
+    fault injection (off when ``None`` or its rate is 0); ``sleep`` replaces ``time.sleep`` for
+    slow faults in tests.
     """
     if max_limit < 1:
         raise ValueError(f"max_limit must be >= 1, got {max_limit}")
+    if over_max_limit not in OVER_MAX_LIMIT_MODES:
+        raise ValueError(
+            f"over_max_limit must be one of {', '.join(OVER_MAX_LIMIT_MODES)}, got {over_max_limit!r}"
+        )
     app = Flask("movielens_api")
     auth = BasicAuth(user, password)
     contract = _contract_text()
@@ -174,7 +185,7 @@ def create_app(
             return denied
         query = args()
         start, end = parse_window(query)
-        page = parse_page(query, max_limit=max_limit)
+        page = parse_page(query, max_limit=max_limit, over_max=over_max_limit)
         return Response(ratings_body(store, start, end, page), mimetype="application/json")
 
     @app.get("/movies", **ROUTE_OPTIONS)
@@ -182,7 +193,7 @@ def create_app(
         denied = authorized()
         if denied is not None:
             return denied
-        page = parse_page(args(), max_limit=max_limit)
+        page = parse_page(args(), max_limit=max_limit, over_max=over_max_limit)
         total = store.n_movies
         first = min(page.offset, total)
         records = store.movies(first, min(first + page.limit, total))
@@ -210,7 +221,7 @@ def create_app(
         return _error(500, "internal server error")
 
     app.wsgi_app = RatingsFastPath(  # type: ignore[method-assign]
-        app.wsgi_app, store, auth=auth, max_limit=max_limit
+        app.wsgi_app, store, auth=auth, max_limit=max_limit, over_max=over_max_limit
     )
     if faults is not None and faults.rate > 0:
         app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, sleep=sleep)  # type: ignore[method-assign]

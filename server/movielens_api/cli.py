@@ -17,9 +17,12 @@ from collections.abc import Callable, Sequence
 
 from . import ratings_json, sample
 from .faults import FaultConfig, parse_kinds
+from .params import OVER_MAX_LIMIT_MODES
+from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_WORKER_CLASS, WORKER_CLASSES
 from .store import DataError, Store, default_cache_dir, load_directory
 
 PROG = "movielens-api"
+OVER_MAX_LIMIT_ENV = "MOVIELENS_OVER_MAX_LIMIT"
 log = logging.getLogger("movielens_api")
 
 
@@ -68,8 +71,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ratings", type=_bounded_int(0, 10**9), help="size of the generated dataset")
     serve.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="seed of the generated dataset")
     serve.add_argument("--workers", type=_bounded_int(1, 64), default=2, help="worker processes (2)")
-    serve.add_argument("--threads", type=_bounded_int(1, 256), default=4, help="threads per worker (4)")
+    serve.add_argument(
+        "--worker-class",
+        choices=sorted(WORKER_CLASSES),
+        default=DEFAULT_WORKER_CLASS,
+        help="gunicorn worker: gevent (default; bounded reads, many connections) or gthread",
+    )
+    serve.add_argument(
+        "--threads", type=_bounded_int(1, 256), default=4, help="threads per gthread worker (4)"
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=_bounded_int(1, 600),
+        default=DEFAULT_READ_TIMEOUT,
+        help=f"seconds a client may take to send a request line and headers, and that an idle "
+        f"keep-alive connection is kept; then it is closed (default {DEFAULT_READ_TIMEOUT})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_bounded_int(1, 100_000),
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="open connections per gevent worker; more wait to be accepted "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
     serve.add_argument("--max-limit", type=_bounded_int(1), default=10_000, help="largest page (10000)")
+    serve.add_argument(
+        "--over-max-limit",
+        choices=OVER_MAX_LIMIT_MODES,
+        default=None,
+        help="a larger limit gets a 400 naming max_limit (reject, the default) or the largest page "
+        f"(clamp); also {OVER_MAX_LIMIT_ENV}",
+    )
     cache = serve.add_mutually_exclusive_group()
     cache.add_argument("--cache-dir", metavar="DIR", help="columnar cache of --data (default ~/.cache)")
     cache.add_argument("--no-cache", action="store_true", help="always read the CSV files")
@@ -146,15 +178,28 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ValueError as exc:
         return _fail(f"fault injection: {exc}")
+    over_max_limit = args.over_max_limit or os.environ.get(OVER_MAX_LIMIT_ENV, "").strip().lower() or "reject"
+    if over_max_limit not in OVER_MAX_LIMIT_MODES:
+        return _fail(
+            f"{OVER_MAX_LIMIT_ENV}={over_max_limit!r}: expected one of {', '.join(OVER_MAX_LIMIT_MODES)}"
+        )
     try:
         store = _load(args)
     except DataError as exc:
         return _fail(str(exc))
     except MemoryError:
         return _fail("not enough memory to load the dataset")
+    log.info("a limit above %d is answered with: %s", args.max_limit, over_max_limit)
     if faults.rate > 0:
         log.warning("fault injection is ON: %s", faults.describe())
-    app = create_app(store, user=user, password=password, max_limit=args.max_limit, faults=faults)
+    app = create_app(
+        store,
+        user=user,
+        password=password,
+        max_limit=args.max_limit,
+        over_max_limit=over_max_limit,
+        faults=faults,
+    )
 
     def ready(url: str) -> None:
         print(f"{PROG} ready on {url} ({store.n_ratings} ratings, {store.n_movies} movies)", flush=True)
@@ -167,6 +212,9 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         workers=args.workers,
         threads=args.threads,
         timeout=timeout,
+        worker_class=args.worker_class,
+        read_timeout=args.read_timeout,
+        max_connections=args.max_connections,
         access_log=args.access_log,
         on_ready=ready,
     )

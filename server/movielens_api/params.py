@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# What to do with a ``limit`` above the server's maximum page size. ``reject`` (the default) answers
+# 400 with ``max_limit``, so a client that advances by the limit it asked for cannot lose records
+# silently; ``clamp`` serves the maximum and echoes it in the envelope's ``limit``.
+OVER_MAX_LIMIT_MODES = ("reject", "clamp")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _EPOCH = dt.date(1970, 1, 1)
@@ -35,7 +39,7 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    """A validated page request: ``offset`` and the effective (clamped) ``limit``."""
+    """A validated page request: ``offset`` and the effective ``limit`` (clamped in clamp mode)."""
 
     offset: int
     limit: int
@@ -91,8 +95,15 @@ def parse_window(args: Mapping[str, Sequence[str]]) -> tuple[int | None, int | N
     return start, end
 
 
-def parse_page(args: Mapping[str, Sequence[str]], *, max_limit: int, default_limit: int = 100) -> Page:
-    """``offset`` (default 0) and ``limit`` (default 100, clamped to ``max_limit``)."""
+def parse_page(
+    args: Mapping[str, Sequence[str]], *, max_limit: int, default_limit: int = 100, over_max: str = "reject"
+) -> Page:
+    """``offset`` (default 0) and ``limit`` (default 100; above ``max_limit``: rejected or clamped).
+
+    Every error about ``limit`` carries ``max_limit``, so a client can retry with a page that fits.
+    """
+    if over_max not in OVER_MAX_LIMIT_MODES:
+        raise ValueError(f"over_max must be one of {', '.join(OVER_MAX_LIMIT_MODES)}, got {over_max!r}")
     offset_text = single(args, "offset")
     offset = 0 if offset_text is None else parse_count("offset", offset_text, minimum=0)
     try:
@@ -101,4 +112,13 @@ def parse_page(args: Mapping[str, Sequence[str]], *, max_limit: int, default_lim
     except ParameterError as exc:
         exc.extra["max_limit"] = max_limit
         raise
-    return Page(offset=offset, limit=min(limit, max_limit))
+    if limit > max_limit:
+        # The default page shrinks to a small maximum; only a limit the client asked for is refused.
+        if over_max == "reject" and limit_text is not None:
+            raise ParameterError(
+                "limit",
+                f"limit must be at most {max_limit} (the largest page), got {limit}",
+                max_limit=max_limit,
+            )
+        limit = max_limit
+    return Page(offset=offset, limit=limit)

@@ -1,9 +1,16 @@
-"""Running the app under gunicorn (threaded workers, app preloaded before fork).
+"""Running the app under gunicorn (gevent workers, app preloaded before fork).
 
 The data is loaded once in the master process; forked workers share its pages copy-on-write (or,
-from the columnar cache, through the page cache). Gunicorn's own error pages for malformed HTTP
-(request line too long, bad header...) are HTML; they are replaced by JSON bodies so that nothing
-the server sends is ever an HTML page.
+from the columnar cache, through the page cache). Each worker is gunicorn's gevent worker
+(:mod:`movielens_api.gevent_worker`): a connection costs a greenlet rather than a thread, so slow
+or stalled clients cannot take every worker, and a request's line and headers must arrive within
+``read_timeout`` seconds (which is also how long an idle keep-alive connection is kept), after
+which the connection is closed. ``max_connections`` caps the connections per worker. gunicorn's
+``gthread`` worker stays selectable (``worker_class="gthread"``) for comparisons: it has no such
+bound, and ``workers * threads`` slow clients make it unresponsive.
+
+Gunicorn's own error pages for malformed HTTP (request line too long, bad header...) are HTML;
+they are replaced by JSON bodies so that nothing the server sends is ever an HTML page.
 """
 
 from __future__ import annotations
@@ -15,6 +22,14 @@ from typing import Any
 import orjson
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+
+WORKER_CLASSES = {
+    "gevent": "movielens_api.gevent_worker.MovielensGeventWorker",
+    "gthread": "gthread",
+}
+DEFAULT_WORKER_CLASS = "gevent"
+DEFAULT_READ_TIMEOUT = 5
+DEFAULT_MAX_CONNECTIONS = 1000
 
 # The access log must not include %(u)s, which gunicorn fills from the Authorization header.
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -49,19 +64,29 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         workers: int,
         threads: int,
         timeout: int = 30,
+        worker_class: str = DEFAULT_WORKER_CLASS,
+        read_timeout: int = DEFAULT_READ_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         access_log: bool = False,
         on_ready: Callable[[str], None] | None = None,
     ) -> None:
+        if worker_class not in WORKER_CLASSES:
+            raise ValueError(f"worker_class must be one of {', '.join(WORKER_CLASSES)}, got {worker_class!r}")
+        if read_timeout < 1:
+            raise ValueError(f"read_timeout must be >= 1 second, got {read_timeout}")
         self.application = app
         self.options = {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "gthread",
+            "worker_class": WORKER_CLASSES[worker_class],
+            "worker_connections": max_connections,
             "preload_app": True,
             "timeout": timeout,
             "graceful_timeout": 10,
-            "keepalive": 5,
+            # The gevent worker reads every request (line, headers, unread body) under a timeout of
+            # this many seconds; with 0 (no keep-alive) it would read without any bound.
+            "keepalive": read_timeout,
             "limit_request_line": 8190,
             "proc_name": "movielens-api",
             "accesslog": "-" if access_log else None,
@@ -95,6 +120,9 @@ def serve(
     workers: int,
     threads: int,
     timeout: int = 30,
+    worker_class: str = DEFAULT_WORKER_CLASS,
+    read_timeout: int = DEFAULT_READ_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
@@ -107,6 +135,9 @@ def serve(
         workers=workers,
         threads=threads,
         timeout=timeout,
+        worker_class=worker_class,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
         access_log=access_log,
         on_ready=on_ready,
     ).run()

@@ -34,7 +34,8 @@ def test_a_multi_day_window_is_the_union_of_its_days(movielens_conn, ratings_cal
 
 
 def test_the_whole_year_beyond_the_servers_page_cap(movielens_conn, direct_api):
-    # batch_size above the server's maximum page size: the server clamps and the hook must follow.
+    # batch_size above the server's maximum page size: the server rejects it with max_limit and the
+    # hook must page by that instead.
     expected = direct_api.paged_listing(start_date="2019-01-01", end_date="2020-01-01")
 
     with MovielensHook(movielens_conn) as hook:

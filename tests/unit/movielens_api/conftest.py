@@ -20,16 +20,25 @@ def store() -> Store:
 
 @pytest.fixture
 def make_client(store: Store) -> Callable[..., Client]:
-    """``make_client(max_limit=..., faults=..., sleep=..., store=...)`` -> werkzeug test client."""
+    """``make_client(max_limit=..., over_max_limit=..., faults=..., sleep=..., store=...)`` -> test client."""
 
     def make(
         *,
         max_limit: int = 10_000,
+        over_max_limit: str = "reject",
         faults: FaultConfig | None = None,
         sleep: Callable[[float], None] | None = None,
         store: Store = store,
     ) -> Client:
-        app = create_app(store, user=USER, password=PASSWORD, max_limit=max_limit, faults=faults, sleep=sleep)
+        app = create_app(
+            store,
+            user=USER,
+            password=PASSWORD,
+            max_limit=max_limit,
+            over_max_limit=over_max_limit,
+            faults=faults,
+            sleep=sleep,
+        )
         return Client(app)
 
     return make

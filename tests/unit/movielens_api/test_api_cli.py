@@ -23,7 +23,7 @@ def served(monkeypatch):
         options["on_ready"]("http://127.0.0.1:5999")
 
     monkeypatch.setattr(server, "serve", fake_serve)
-    for name in ("API_USER", "API_PASSWORD"):
+    for name in ("API_USER", "API_PASSWORD", "MOVIELENS_OVER_MAX_LIMIT"):
         monkeypatch.delenv(name, raising=False)
     for name in ("RATE", "SEED", "KINDS", "RETRY_AFTER", "SLOW_SECONDS", "MAX_STREAK"):
         monkeypatch.delenv(f"MOVIELENS_FAULT_{name}", raising=False)
@@ -56,6 +56,9 @@ def test_serve_defaults(served, capsys):
         "workers": 2,
         "threads": 4,
         "timeout": 31,
+        "worker_class": "gevent",
+        "read_timeout": 5,
+        "max_connections": 1000,
         "access_log": False,
         "on_ready": options["on_ready"],
     }
@@ -80,17 +83,45 @@ def test_serve_options_credentials_and_faults(served, monkeypatch, tmp_path):
     sample.write_csv(sample.generate(300, 1), tmp_path / "data")
     argv = ["serve", "--host", "::1", "--port", "0", "--data", str(tmp_path / "data"), "--cache-dir",
             str(tmp_path / "cache"), "--workers", "3", "--threads", "8", "--max-limit", "5",
-            "--fault-rate", "1", "--fault-slow-seconds", "45", "--access-log"]  # fmt: skip
+            "--fault-rate", "1", "--fault-slow-seconds", "45", "--access-log", "--worker-class", "gthread",
+            "--read-timeout", "9", "--max-connections", "300"]  # fmt: skip
     assert cli.main(argv) == 0
     ((app, options),) = served
     assert (options["host"], options["port"], options["workers"], options["threads"]) == ("::1", 0, 3, 8)
     assert options["timeout"] == 75  # longer than a slow fault
     assert options["access_log"] is True
+    assert (options["worker_class"], options["read_timeout"], options["max_connections"]) == (
+        "gthread",
+        9,
+        300,
+    )
     assert isinstance(app.wsgi_app, FaultMiddleware)
     client = Client(app)
     assert client.get("/ratings", headers={"Authorization": "Basic dTpw"}).status_code == 503
     assert client.get("/health").status_code == 200
     assert list((tmp_path / "cache").iterdir())  # the columnar cache was written
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "status"),
+    [
+        ([], None, 400),  # reject by default: a client paging by the limit it asked for fails loudly
+        (["--over-max-limit", "clamp"], None, 200),
+        ([], "clamp", 200),
+        ([], " CLAMP ", 200),
+        ([], "reject", 400),
+        (["--over-max-limit", "reject"], "clamp", 400),  # the option wins over the environment
+    ],
+)
+def test_over_max_limit_mode(served, monkeypatch, argv, env, status):
+    if env is not None:
+        monkeypatch.setenv("MOVIELENS_OVER_MAX_LIMIT", env)
+    assert cli.main(["serve", "--ratings", "50", "--max-limit", "5", *argv]) == 0
+    ((app, _),) = served
+    response = Client(app).get("/ratings?limit=6", headers={"Authorization": "Basic YWlyZmxvdzphaXJmbG93"})
+    assert response.status_code == status
+    page = orjson.loads(response.data)
+    assert page["max_limit" if status == 400 else "limit"] == 5
 
 
 @pytest.mark.parametrize(("budget", "rendered"), [(None, 400), ("0", 0)])
@@ -123,6 +154,10 @@ def test_json_cache_budget(served, tmp_path, caplog, budget, rendered):
         (["serve", "--cache-dir", "x", "--no-cache"], "--no-cache"),
         (["serve", "--data", "x", "--ratings", "5"], "--data"),
         (["serve", "--bogus"], "--bogus"),
+        (["serve", "--over-max-limit", "truncate"], "--over-max-limit"),
+        (["serve", "--worker-class", "sync"], "--worker-class"),
+        (["serve", "--read-timeout", "0"], "--read-timeout"),
+        (["serve", "--max-connections", "0"], "--max-connections"),
         (["generate"], "--out"),
         (["launch"], "launch"),
         ([], "required: {serve,generate}"),
@@ -144,6 +179,7 @@ def test_bad_options_exit_2_without_traceback(served, capsys, argv, message):
         ({"MOVIELENS_FAULT_RATE": "often"}, "MOVIELENS_FAULT_RATE"),
         ({"API_PASSWORD": ""}, "API_PASSWORD"),
         ({"API_USER": ""}, "API_USER"),
+        ({"MOVIELENS_OVER_MAX_LIMIT": "truncate"}, "MOVIELENS_OVER_MAX_LIMIT"),
     ],
 )
 def test_bad_environment_exits_2(served, monkeypatch, capsys, env, message):

@@ -101,7 +101,18 @@ def get(url, path, **kwargs):
 
 
 def test_production_server_answers_on_loopback(start_server):
-    server = start_server("--ratings", "3000", "--seed", "5", "--workers", "2", "--max-limit", "1000")
+    server = start_server(
+        "--ratings",
+        "3000",
+        "--seed",
+        "5",
+        "--workers",
+        "2",
+        "--max-limit",
+        "1000",
+        "--over-max-limit",
+        "clamp",
+    )
     health = requests.get(server.url + "/health", timeout=10)
     assert health.json() == {"status": "ok", "ratings": 3000, "movies": health.json()["movies"]}
     assert health.headers["Server"].startswith("gunicorn")  # not a development server

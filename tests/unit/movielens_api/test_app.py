@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from _api_fixtures import AUTH, MOVIES, PASSWORD, USER, basic, build_store, day, expected_records
+from werkzeug.test import Client
 
 from movielens_api import app as app_module
 from movielens_api.params import MAX_SAFE_INTEGER
@@ -172,9 +173,23 @@ def test_offset_within_a_window(client):
                     "limit": 2, "total": 5}  # fmt: skip
 
 
+@pytest.mark.parametrize("limit", ["5", "50000", str(MAX_SAFE_INTEGER)])
+def test_limit_above_the_maximum_is_rejected_by_default_naming_max_limit(make_client, limit):
+    # A client that advances by the limit it asked for would skip records on a clamped page.
+    status, error = get_ratings(make_client(max_limit=4), f"limit={limit}")
+    assert status == 400
+    assert error == {"error": error["error"], "parameter": "limit", "max_limit": 4}
+    assert "at most 4" in error["error"]
+
+
+def test_the_maximum_itself_is_accepted_when_rejecting(make_client):
+    status, page = get_ratings(make_client(max_limit=4), "limit=4")
+    assert (status, page["limit"], page["result"]) == (200, 4, expected_records()[:4])
+
+
 @pytest.mark.parametrize("limit", ["4", "5", "50000", str(MAX_SAFE_INTEGER)])
-def test_limit_above_the_maximum_is_clamped_and_echoed(make_client, limit):
-    client = make_client(max_limit=4)
+def test_limit_above_the_maximum_is_clamped_and_echoed_in_clamp_mode(make_client, limit):
+    client = make_client(max_limit=4, over_max_limit="clamp")
     status, page = get_ratings(client, f"limit={limit}")
     assert status == 200
     assert page["limit"] == 4
@@ -182,8 +197,25 @@ def test_limit_above_the_maximum_is_clamped_and_echoed(make_client, limit):
     assert page["total"] == 8
 
 
-def test_default_limit_respects_a_small_maximum(make_client):
-    _, page = get_ratings(make_client(max_limit=3))
+@pytest.mark.parametrize("mode", ["reject", "clamp"])
+@pytest.mark.parametrize("limit", ["4", "9"])
+def test_fast_path_and_flask_answer_an_over_maximum_limit_alike(store, mode, limit):
+    app = app_module.create_app(store, user=USER, password=PASSWORD, max_limit=4, over_max_limit=mode)
+    fast = Client(app).get(f"/ratings?limit={limit}", headers=AUTH)
+    flask_only = Client(app.wsgi_app.app).get(f"/ratings?limit={limit}", headers=AUTH)
+    assert (fast.status_code, body(fast)) == (flask_only.status_code, body(flask_only))
+    assert fast.status_code == (400 if mode == "reject" and limit == "9" else 200)
+
+
+def test_an_unknown_over_maximum_mode_is_refused(store):
+    with pytest.raises(ValueError, match="over_max_limit"):
+        app_module.create_app(store, user=USER, password=PASSWORD, over_max_limit="truncate")
+
+
+@pytest.mark.parametrize("mode", ["reject", "clamp"])
+def test_default_limit_respects_a_small_maximum(make_client, mode):
+    # Only a limit the client gave is refused; the default page shrinks to the maximum.
+    _, page = get_ratings(make_client(max_limit=3, over_max_limit=mode))
     assert page["limit"] == 3
     assert len(page["result"]) == 3
 
@@ -280,8 +312,14 @@ def test_movies_are_paged_in_movie_id_order(client):
     assert body(client.get("/movies?offset=5", headers=AUTH))["result"] == []
 
 
-def test_movies_limit_is_clamped(make_client):
-    page = body(make_client(max_limit=2).get("/movies?limit=10", headers=AUTH))
+def test_movies_limit_above_the_maximum_is_rejected(make_client):
+    response = make_client(max_limit=2).get("/movies?limit=10", headers=AUTH)
+    assert response.status_code == 400
+    assert body(response)["max_limit"] == 2
+
+
+def test_movies_limit_is_clamped_in_clamp_mode(make_client):
+    page = body(make_client(max_limit=2, over_max_limit="clamp").get("/movies?limit=10", headers=AUTH))
     assert (page["limit"], len(page["result"])) == (2, 2)
 
 

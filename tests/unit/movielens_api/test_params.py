@@ -95,12 +95,26 @@ def test_repeated_and_empty_parameters(name):
 
 
 def test_page_defaults_and_clamp():
-    page = parse_page({}, max_limit=10_000)
+    page = parse_page({}, max_limit=10_000, over_max="clamp")
     assert (page.offset, page.limit) == (0, 100)
-    assert parse_page({}, max_limit=30).limit == 30
-    assert parse_page({"limit": ["50000"]}, max_limit=10_000).limit == 10_000
-    assert parse_page({"limit": [str(MAX_SAFE_INTEGER)]}, max_limit=7).limit == 7
+    assert parse_page({}, max_limit=30, over_max="clamp").limit == 30
+    assert parse_page({"limit": ["50000"]}, max_limit=10_000, over_max="clamp").limit == 10_000
+    assert parse_page({"limit": [str(MAX_SAFE_INTEGER)]}, max_limit=7, over_max="clamp").limit == 7
     assert parse_page({"offset": [str(MAX_SAFE_INTEGER)]}, max_limit=7).offset == MAX_SAFE_INTEGER
+
+
+def test_over_maximum_limit_is_rejected_by_default():
+    assert parse_page({}, max_limit=30).limit == 30  # the default page shrinks, never fails
+    assert parse_page({"limit": ["7"]}, max_limit=7).limit == 7
+    with pytest.raises(ParameterError) as info:
+        parse_page({"limit": ["8"]}, max_limit=7)
+    assert info.value.body() == {"error": info.value.message, "parameter": "limit", "max_limit": 7}
+    assert "at most 7" in info.value.message
+
+
+def test_an_unknown_over_maximum_mode_is_a_programming_error():
+    with pytest.raises(ValueError, match="over_max"):
+        parse_page({}, max_limit=7, over_max="truncate")
 
 
 def test_limit_errors_carry_max_limit():

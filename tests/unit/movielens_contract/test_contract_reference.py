@@ -12,24 +12,30 @@ import pytest
 from movielens_contract import reference
 
 
-def _reference_app():
-    try:
-        from movielens_api.app import create_app
-        from movielens_api.store import Store
-    except ImportError as exc:
-        pytest.skip(f"the reference server (movielens_api.app.create_app) is not available yet: {exc}")
-    return create_app(Store.generated(100_000, 1), user="airflow", password="airflow")
+def _reference_app(**options):
+    from movielens_api.app import create_app
+    from movielens_api.store import Store
+
+    return create_app(Store.generated(100_000, 1), user="airflow", password="airflow", **options)
 
 
-def test_reference_app_passes_every_clause(run_contract):
+@pytest.mark.parametrize(
+    ("options", "expected_not_passed"),
+    [
+        ({}, {}),  # rejects an over-maximum limit with max_limit: PAGE-006 applies and passes
+        ({"over_max_limit": "clamp"}, {"PAGE-006": "na"}),  # clamps: the reject-only clause is n/a
+    ],
+    ids=["reject", "clamp"],
+)
+def test_reference_app_passes_every_clause(options, expected_not_passed, run_contract):
     from _contract_variants import RunningServer
 
-    with RunningServer(_reference_app()) as server:
-        run = run_contract(server.url)
+    with RunningServer(_reference_app(**options)) as server:
+        run = run_contract(server.url, "--require", "all")
     outcomes = run.outcomes()
     assert run.code == 0, {k: run.clause(k)["message"] for k, v in outcomes.items() if v != "pass"}
     not_passed = {k: v for k, v in outcomes.items() if v != "pass"}
-    assert not_passed == {"PAGE-006": "na"}  # the reference clamps an over-maximum limit
+    assert not_passed == expected_not_passed
     assert run.report is not None
     assert run.report["requests"] <= run.report["request_budget"]
 
