@@ -111,3 +111,10 @@ def test_statuses_come_from_every_tox_log(tmp_path, capsys):
         ["contract-tz", "FAIL", "9.5"],
     ]
     assert "contract-tz: tox reported FAIL" in err
+
+
+def test_the_airflow_free_unit_envs_must_leave_a_report(tmp_path, capsys):
+    """unit-server and unit-contract are pytest tiers like the others: a missing report fails CI."""
+    report(tmp_path, "unit-server")
+    assert junit_summary.main(["--expect", "unit-server,unit-contract", str(tmp_path)]) == 1
+    assert "unit-contract: no JUnit report" in capsys.readouterr().err
