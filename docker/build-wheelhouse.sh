@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Download every wheel the server image installs into a local wheelhouse, for Docker builds whose
+# Download every wheel the images install into a local wheelhouse, for Docker builds whose
 # containers cannot reach a package index (no registry, or a TLS-intercepting proxy whose CA only
-# the host trusts). With WHEELS_ONLY=1 the Dockerfile then installs with `--no-index --find-links`:
+# the host trusts). With WHEELS_ONLY=1 the Dockerfiles then install with `--no-index --find-links`:
 #
-#   docker/build-wheelhouse.sh [DIR]          (default: docker/wheelhouse, which the Dockerfile copies)
-#   docker build --build-arg WHEELS_ONLY=1 ...
+#   docker/build-wheelhouse.sh [DIR]          (default: docker/wheelhouse, which the Dockerfiles copy)
+#   docker build --build-arg WHEELS_ONLY=1 ...                       # the server image (Dockerfile)
+#   docker build --build-arg WHEELS_ONLY=1 -f contracts/Dockerfile . # the contract runner image
+#
+# Both images share one wheelhouse: it holds the dependencies of every distribution listed in
+# DISTS (default "server contracts"; each a directory with a pyproject.toml), so one run serves
+# both builds and a build that installs only one distribution just ignores the other's wheels.
 #
 # Wheels are for the image's interpreter (PYTHON_VERSION, default 3.11, CPython on glibc Linux of
 # this machine's architecture), pinned by the same constraints as the tests (CONSTRAINT).
@@ -17,13 +22,23 @@ pyver=${PYTHON_VERSION:-3.11}
 constraint=${CONSTRAINT:-$repo/.ci/constraints/af33.txt}
 arch=$(uname -m)
 
-# The server's dependencies plus the build backend (pip builds the server itself inside the image).
-mapfile -t reqs < <("$py" - "$repo/server/pyproject.toml" <<'PY'
+read -r -a dists <<<"${DISTS:-server contracts}"
+pyprojects=()
+for dist in "${dists[@]}"; do
+    [[ -f "$repo/$dist/pyproject.toml" ]] || { echo "build-wheelhouse: no $dist/pyproject.toml" >&2; exit 1; }
+    pyprojects+=("$repo/$dist/pyproject.toml")
+done
+
+# Each distribution's dependencies plus its build backend (pip builds the distribution itself
+# inside the image), deduplicated: one `pip download` resolves them together against CONSTRAINT.
+mapfile -t reqs < <("$py" - "${pyprojects[@]}" <<'PY'
 import sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    meta = tomllib.load(f)
-print("\n".join(meta["project"]["dependencies"]))
-print("\n".join(meta["build-system"]["requires"]))
+reqs = []
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        meta = tomllib.load(f)
+    reqs += meta["project"]["dependencies"] + meta["build-system"]["requires"]
+print("\n".join(dict.fromkeys(reqs)))
 PY
 )
 
@@ -35,7 +50,7 @@ done
 abi="cp${pyver/./}"
 
 mkdir -p "$out"
-echo "build-wheelhouse: ${#reqs[@]} requirements for CPython $pyver/$arch into $out"
+echo "build-wheelhouse: ${#reqs[@]} requirements of ${dists[*]} for CPython $pyver/$arch into $out"
 "$py" -m pip download --quiet --disable-pip-version-check --dest "$out" \
     --only-binary=:all: --implementation cp --python-version "$pyver" \
     --abi "$abi" --abi abi3 --abi none "${platforms[@]}" \

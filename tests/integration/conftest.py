@@ -15,7 +15,8 @@ per-session credentials, so the tests prove that the connection's credentials ar
 
 Fixtures other tests rely on: ``movielens_api`` and ``faulty_movielens_api`` (session; an
 :class:`ApiServer`), ``movielens_conn`` and ``faulty_movielens_conn`` (function; the Airflow
-connection id, set through ``AIRFLOW_CONN_<ID>``).
+connection id, set through ``AIRFLOW_CONN_<ID>``), ``contract_image`` (session; the id of the
+contract-runner image, built from contracts/Dockerfile; skips in process mode).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -59,6 +61,9 @@ FAULT_SETTINGS = {
 FAULT_MAX_STREAK = int(FAULT_SETTINGS["MOVIELENS_FAULT_MAX_STREAK"])
 
 STARTUP_TIMEOUT_S = float(os.environ.get("MOVIELENS_STARTUP_TIMEOUT", "120"))
+# A cold build of the contract-runner image installs the suite's dependencies into a venv (under a
+# minute from a local wheelhouse); later builds reuse the cached layers and take seconds.
+CONTRACT_IMAGE_BUILD_TIMEOUT_S = float(os.environ.get("MOVIELENS_CONTRACT_BUILD_TIMEOUT", "900"))
 DOCKER_PROBE_TIMEOUT_S = 20.0
 BASE_IMAGE_PULL_TIMEOUT_S = 300.0
 
@@ -429,6 +434,56 @@ def faulty_movielens_api(
     yield from _process_server(
         request, "movielens-api-faulty", movielens_credentials, ["--workers", "1"], FAULT_SETTINGS
     )
+
+
+@pytest.fixture(scope="session")
+def contract_image(
+    _integration_backend: _Backend, docker_compose_command: str, docker_compose_project_name: str
+) -> str:
+    """The contract-runner image (contracts/Dockerfile), built through compose; its image id.
+
+    Built by the ``movielens-contract`` service of docker-compose.test.yml (profile ``contract``,
+    which pytest-docker's ``up`` leaves alone), so the base image and wheelhouse settings are those
+    of the server image. ``MOVIELENS_CONTRACT_IMAGE`` names the tag; the id is returned so that a
+    concurrent run retagging the same name on a shared engine cannot swap the image under the tests.
+    Skips in process mode only: in docker mode a failed build fails the tests that need it.
+    """
+    if _integration_backend.mode != "docker":
+        pytest.skip("the contract-runner image needs containers (integration mode: process)")
+    tag = os.environ.get("MOVIELENS_CONTRACT_IMAGE") or "movielens-contract:test"
+    build = [
+        *shlex.split(docker_compose_command),
+        "-f",
+        str(COMPOSE_FILE),
+        "-p",
+        docker_compose_project_name,
+        "--profile",
+        "contract",
+        "build",
+        "movielens-contract",
+    ]
+    try:
+        done = subprocess.run(
+            build,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MOVIELENS_CONTRACT_IMAGE": tag},
+            timeout=CONTRACT_IMAGE_BUILD_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"building {tag} took more than {CONTRACT_IMAGE_BUILD_TIMEOUT_S:.0f}s", pytrace=False)
+    if done.returncode != 0:
+        output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
+        pytest.fail(f"building {tag} failed ({shlex.join(build)}):\n{output}", pytrace=False)
+    inspected = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", tag],
+        capture_output=True,
+        text=True,
+        timeout=DOCKER_PROBE_TIMEOUT_S,
+        check=True,
+    )
+    return inspected.stdout.strip()
 
 
 @pytest.fixture(scope="session")
