@@ -660,7 +660,6 @@ def hostile() -> Iterator[HostileServer]:
 MIN_SERVED = 1500
 MIN_HOSTILE = 1000
 MAX_RUNS = 80
-RUNNER_TIME_BUDGET = 90.0
 
 
 def _crashes(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -680,9 +679,9 @@ def test_runner_survives_a_hostile_server(hostile, tmp_path, capsys):
     runs: list[int] = []
 
     def enough() -> bool:
-        return (hostile.served >= MIN_SERVED and hostile.hostile >= MIN_HOSTILE and len(runs) >= 5) or (
-            time.monotonic() - started > RUNNER_TIME_BUDGET
-        )
+        # A count, not a clock: the seeds are derandomized and every answer is seeded, so the same
+        # runs serve the same answers however busy the machine is.
+        return hostile.served >= MIN_SERVED and hostile.hostile >= MIN_HOSTILE and len(runs) >= 5
 
     @settings(
         max_examples=MAX_RUNS,
