@@ -6,7 +6,8 @@ and dates ``a <= b <= c`` (each bound possibly open), through the real WSGI app:
 * the listing of ``[a, c)`` is the listing of ``[a, b)`` followed by that of ``[b, c)``;
 * a listing holds exactly the records with ``midnight_utc(a) <= timestamp < midnight_utc(b)``, in
   ``(timestamp, userId, movieId)`` order (computed here independently of the server);
-* pages of any size, advanced by the echoed (possibly clamped) ``limit``, concatenate to it, every
+* pages of any size, advanced by the echoed (possibly clamped) ``limit``, or by ``max_limit`` after a
+  rejecting server's 400, concatenate to it, every
   page holds ``min(limit, total - offset)`` records and ``total`` never changes;
 * whichever share of the newest records is pre-rendered as JSON (the rest serialised per request).
 """
@@ -68,6 +69,11 @@ def listing(client: Client, start: str | None, end: str | None, size: int, max_l
     offset, total = 0, None
     for _ in range(200):
         response = client.get(f"/ratings?offset={offset}&limit={size}{window}", headers=AUTH)
+        if size > max_limit and response.status_code == 400:  # a rejecting server: page by max_limit
+            error = orjson.loads(response.data)
+            assert (error["parameter"], error["max_limit"]) == ("limit", max_limit), error
+            size = max_limit
+            continue
         assert response.status_code == 200, response.data
         page = orjson.loads(response.data)
         assert page["offset"] == offset
@@ -88,9 +94,10 @@ def listing(client: Client, start: str | None, end: str | None, size: int, max_l
     bounds=st.tuples(bound, st.integers(-1, DAYS + 1), bound),
     size=st.integers(1, 25),
     max_limit=st.integers(1, 12),
+    over_max_limit=st.sampled_from(["reject", "clamp"]),
     json_records=st.integers(0, 70),
 )
-def test_windows_split_and_page_exactly(data, bounds, size, max_limit, json_records):
+def test_windows_split_and_page_exactly(data, bounds, size, max_limit, over_max_limit, json_records):
     rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
     store = Store.from_columns(
         timestamp=[r[0] for r in rows],
@@ -99,7 +106,8 @@ def test_windows_split_and_page_exactly(data, bounds, size, max_limit, json_reco
         half_stars=[r[3] for r in rows],
         json_budget_mb=json_records * 80 / 2**20,  # about the newest json_records pre-rendered
     )
-    client = Client(create_app(store, user="prop", password="erty", max_limit=max_limit))
+    app = create_app(store, user="prop", password="erty", max_limit=max_limit, over_max_limit=over_max_limit)
+    client = Client(app)
     a, b, c = bounds
     b = max(b, a) if a is not None else b
     c = max(c, b) if c is not None else c
