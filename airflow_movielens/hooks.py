@@ -18,6 +18,7 @@ Connection fields (type ``movielens``): host (default ``movielens``), port (defa
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import operator
 import re
@@ -42,7 +43,7 @@ from tenacity import (
 )
 
 from airflow_movielens import CONNECTION_UI_FIELD_BEHAVIOUR, __version__
-from airflow_movielens.compat import BaseHook
+from airflow_movielens.compat import BaseHook, mask_secret
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import (
     MovielensAPIError,
@@ -51,6 +52,7 @@ from airflow_movielens.exceptions import (
     MovielensError,
     MovielensResponseError,
 )
+from airflow_movielens.redaction import Redactor
 
 Record = dict[str, Any]
 
@@ -66,6 +68,7 @@ _TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 _RETRY_AFTER_SECONDS = re.compile(r"\d+(\.\d+)?")
+_NOT_JSON = object()  # what an error body decodes to when it is not JSON
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class MovielensHook(BaseHook):
         # backoff_base * 2**(attempt-1) plus up to backoff_base of jitter; capped in _wait.
         self._backoff = wait_exponential(multiplier=self.backoff_base) + wait_random(0, self.backoff_base)
         self._conn: tuple[requests.Session, str] | None = None
-        self._secret: str | None = None
+        self._redactor = Redactor()  # replaced by one for the connection's credentials in get_conn
 
     # -- Airflow connection form ------------------------------------------------------------------
 
@@ -214,7 +217,10 @@ class MovielensHook(BaseHook):
             )
             if conn.login:
                 session.auth = (conn.login, conn.password or "")
-            self._secret = conn.password or None
+            self._redactor = Redactor(conn.login or None, conn.password or None)
+            if self._redactor.forms:  # Airflow's task logs mask them too, even in other libraries' lines
+                with contextlib.suppress(Exception):  # masking must never fail a fetch
+                    mask_secret(list(self._redactor.forms))
             self._conn = (session, f"{schema}://{host}:{port}")
         return self._conn
 
@@ -264,15 +270,17 @@ class MovielensHook(BaseHook):
     def has_ratings(self, start_date: DateLike = None, end_date: DateLike = None) -> bool:
         """Whether the window holds at least one rating; one request with ``limit=1``."""
         params = _window_params(start_date, end_date)
-        body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
-        _, total, _ = self._parse_envelope(body, url)
+        with self._redacting():
+            body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
+            _, total, _ = self._parse_envelope(body, url)
         return total > 0
 
     def test_connection(self) -> tuple[bool, str]:
         """Check credentials and reachability with one cheap request (``GET /ratings?limit=1``)."""
         try:
-            body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
-            _, total, _ = self._parse_envelope(body, url)
+            with self._redacting():
+                body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
+                _, total, _ = self._parse_envelope(body, url)
         except MovielensError as exc:
             return False, self._redact(str(exc))
         except Exception as exc:  # the connection form shows the message instead of a stack trace
@@ -282,9 +290,17 @@ class MovielensHook(BaseHook):
     # -- requests and retries ---------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text
+        """``text`` without any form of the connection's credentials (see :mod:`.redaction`)."""
+        return self._redactor(text)
+
+    @contextlib.contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Mask the credentials in any exception leaving the block, before anyone formats or logs it."""
+        try:
+            yield
+        except Exception as exc:
+            self._redactor.scrub(exc)
+            raise
 
     def _get_json(
         self, path: str, params: dict[str, Any], *, max_attempts: int | None = None
@@ -301,7 +317,8 @@ class MovielensHook(BaseHook):
             reraise=True,
         )
         try:
-            return retrying(self._get_once, session, url, params)
+            with self._redacting():
+                return retrying(self._get_once, session, url, params)
         except requests.RequestException as exc:
             attempts = retrying.statistics["attempt_number"]
             message = f"GET {url} failed after {attempts} attempt(s): "
@@ -310,44 +327,50 @@ class MovielensHook(BaseHook):
                 message += f" (timeouts: connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
             else:
                 message += f": {exc}"
-            raise MovielensConnectionError(self._redact(message)) from None
+        # Raised outside the handler, so the error has no __context__ holding the unmasked request.
+        raise MovielensConnectionError(self._redact(message))
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
-        response = session.get(url, params=params, timeout=self.timeout)
-        safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
-        if not response.ok:
-            raise self._api_error(response, safe_url)
-        try:
-            return orjson.loads(response.content), safe_url
-        except orjson.JSONDecodeError:
-            excerpt = response.content[:80].decode("utf-8", "replace")
+        """One GET; any error it raises is masked already, so retry warnings can quote it."""
+        with self._redacting():
+            response = session.get(url, params=params, timeout=self.timeout)
+            # The final URL: a redirect may have added userinfo, or echoed the password into the query.
+            safe_url = self._redact(_without_userinfo(response.url))
+            if not response.ok:
+                raise self._api_error(response, safe_url)
+            try:
+                return orjson.loads(response.content), safe_url
+            except orjson.JSONDecodeError:
+                pass  # raised below, so the error's __context__ is not the decoder's (it holds the body)
+            excerpt = self._redactor.excerpt(response.content, 80)
             raise _UndecodableBody(
-                self._redact(f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}")
-            ) from None
+                f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}"
+            )
 
     def _api_error(self, response: requests.Response, safe_url: str) -> MovielensAPIError:
-        message = (response.reason or "").strip() or "no message"
+        message = self._redact((response.reason or "").strip()) or "no message"
         parameter: str | None = None
         max_limit: int | None = None
-        try:
+        body: Any = _NOT_JSON
+        with contextlib.suppress(orjson.JSONDecodeError):  # no handler: no __context__ holding the body
             body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            text = response.content[:200].decode("utf-8", "replace").strip()
+        if body is _NOT_JSON:
+            text = self._redactor.excerpt(response.content, 200).strip()
             if text:
                 message = text
         else:
             if isinstance(body, dict):
                 if isinstance(body.get("error"), str):
-                    message = body["error"]
+                    message = self._redact(body["error"])
                 if isinstance(body.get("parameter"), str):
-                    parameter = body["parameter"]
+                    parameter = self._redact(body["parameter"])
                 if _is_int(body.get("max_limit")) and body["max_limit"] >= 1:
                     max_limit = body["max_limit"]
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return MovielensAPIError(
             response.status_code,
             safe_url,
-            self._redact(message),
+            message,
             parameter=parameter,
             max_limit=max_limit,
             retry_after=retry_after,
@@ -397,6 +420,12 @@ class MovielensHook(BaseHook):
         return result, total, echoed
 
     def _paginate(
+        self, path: str, params: dict[str, Any], batch_size: int, order: tuple[str, ...]
+    ) -> Iterator[RatingsPage]:
+        with self._redacting():  # errors name URLs and server messages: mask them
+            yield from self._pages(path, params, batch_size, order)
+
+    def _pages(
         self, path: str, params: dict[str, Any], batch_size: int, order: tuple[str, ...]
     ) -> Iterator[RatingsPage]:
         offset = 0
