@@ -38,9 +38,9 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential,
-    wait_random,
+    wait_exponential_jitter,
 )
+from tenacity.wait import wait_base
 
 from airflow_movielens import CONNECTION_UI_FIELD_BEHAVIOUR, __version__
 from airflow_movielens.compat import BaseHook, mask_secret
@@ -132,8 +132,8 @@ class MovielensHook(BaseHook):
     :param timeout: ``(connect, read)`` timeouts in seconds (or one number for both), always applied.
     :param max_attempts: attempts per request including the first (``1`` disables retries).
     :param backoff_base: first backoff wait in seconds; doubles on every retry, plus up to
-        ``backoff_base`` seconds of random jitter.
-    :param backoff_max: upper bound of one backoff wait in seconds.
+        ``backoff_base`` seconds of random jitter (so workers that failed together retry apart).
+    :param backoff_max: upper bound of one backoff wait in seconds (jitter included).
     :param max_retry_after: upper bound in seconds for a server-requested ``Retry-After`` wait.
     :param sleep: the function that waits between attempts (tests inject a recorder).
 
@@ -184,8 +184,7 @@ class MovielensHook(BaseHook):
         self.backoff_max = float(backoff_max)
         self.max_retry_after = float(max_retry_after)
         self._sleep = sleep
-        # backoff_base * 2**(attempt-1) plus up to backoff_base of jitter; capped in _wait.
-        self._backoff = wait_exponential(multiplier=self.backoff_base) + wait_random(0, self.backoff_base)
+        self._backoff = _exponential_jitter(self.backoff_base, self.backoff_max)
         self._conn: tuple[requests.Session, str] | None = None
         self._redactor = Redactor()  # replaced by one for the connection's credentials in get_conn
 
@@ -382,7 +381,7 @@ class MovielensHook(BaseHook):
         exc = retry_state.outcome.exception()
         if isinstance(exc, MovielensAPIError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
-        return min(self.backoff_max, float(self._backoff(retry_state)))
+        return float(self._backoff(retry_state))
 
     def _log_retry(self, retry_state: RetryCallState) -> None:
         assert retry_state.outcome is not None
@@ -483,6 +482,18 @@ class MovielensHook(BaseHook):
             last_key = _check_order(records, order, url, offset, last_key)
             yield RatingsPage(records=records, offset=offset, total=total)
             offset += len(records)
+
+
+def _exponential_jitter(base: float, cap: float) -> wait_base:
+    """tenacity's ``base * 2**(attempt-1) + uniform(0, base)``, capped at ``cap``: floor plus jitter.
+
+    Not ``wait_random_exponential``: its "full jitter" waits anywhere in ``[0, base * 2**n]``, so a
+    retry may come at once, well before the exponential floor a struggling server is given.
+    """
+    try:
+        return wait_exponential_jitter(multiplier=base, max=cap, jitter=base)
+    except TypeError:  # tenacity < 9.1 names the multiplier ``initial``
+        return wait_exponential_jitter(initial=base, max=cap, jitter=base)
 
 
 def ui_field_behaviour() -> dict[str, Any]:
