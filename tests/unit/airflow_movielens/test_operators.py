@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from airflow_movielens.exceptions import MovielensAPIError
 from airflow_movielens.operators import (
     MovielensFetchRatingsOperator,
     MovielensRankMoviesOperator,
+    _RecordWriter,
     read_ratings,
 )
 
@@ -216,6 +218,21 @@ def test_failure_mid_fetch_keeps_existing_partition(connection, mocked, tmp_path
         run(fetch_op(target, batch_size=2))
     assert target.read_text() == '[{"old": true}]'
     assert os.listdir(tmp_path) == ["2024-01-01.json"]
+
+
+def test_disk_full_names_the_partition(connection, mocked, tmp_path, monkeypatch):
+    FakeRatingsAPI([rating(i) for i in range(4)]).register(mocked)
+
+    def full_disk(self, records):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_RecordWriter, "write", full_disk)
+    target = tmp_path / "2024-01-01.json"
+    with pytest.raises(OSError, match="No space left on device") as info:
+        run(fetch_op(target, batch_size=2))
+    assert info.value.errno == errno.ENOSPC
+    assert f"could not write {target}: " in str(info.value)
+    assert os.listdir(tmp_path) == []
 
 
 def test_rerun_replaces_partition(connection, mocked, tmp_path):
