@@ -281,20 +281,20 @@ class MovielensHook(BaseHook):
                 body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
                 _, total, _ = self._parse_envelope(body, url)
         except MovielensError as exc:
-            return False, self._redact(str(exc))
+            return False, str(exc)  # masked by _redacting, like every error of the hook
         except Exception as exc:  # the connection form shows the message instead of a stack trace
-            return False, self._redact(f"{type(exc).__name__}: {exc}")
+            return False, f"{type(exc).__name__}: {exc}"
         return True, f"Connected to {self.get_conn()[1]}: {total} ratings available."
 
     # -- requests and retries ---------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        """``text`` without any form of the connection's credentials (see :mod:`.redaction`)."""
-        return self._redactor(text)
-
     @contextlib.contextmanager
     def _redacting(self) -> Iterator[None]:
-        """Mask the credentials in any exception leaving the block, before anyone formats or logs it."""
+        """Mask the credentials in any exception leaving the block, before anyone formats or logs it.
+
+        The one place the hook masks: around each attempt (so retry warnings quote masked errors)
+        and around each public call. Only body excerpts are masked earlier, before they are cut.
+        """
         try:
             yield
         except Exception as exc:
@@ -327,14 +327,13 @@ class MovielensHook(BaseHook):
             else:
                 message += f": {exc}"
         # Raised outside the handler, so the error has no __context__ holding the unmasked request.
-        raise MovielensConnectionError(self._redact(message))
+        raise MovielensConnectionError(message)
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
         """One GET; any error it raises is masked already, so retry warnings can quote it."""
         with self._redacting():
             response = session.get(url, params=params, timeout=self.timeout)
-            # The final URL: a redirect may have added userinfo, or echoed the password into the query.
-            safe_url = self._redact(_without_userinfo(response.url))
+            safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
             if not response.ok:
                 raise self._api_error(response, safe_url)
             try:
@@ -347,7 +346,7 @@ class MovielensHook(BaseHook):
             )
 
     def _api_error(self, response: requests.Response, safe_url: str) -> MovielensAPIError:
-        message = self._redact((response.reason or "").strip()) or "no message"
+        message = (response.reason or "").strip() or "no message"
         parameter: str | None = None
         max_limit: int | None = None
         body: Any = _NOT_JSON
@@ -360,9 +359,9 @@ class MovielensHook(BaseHook):
         else:
             if isinstance(body, dict):
                 if isinstance(body.get("error"), str):
-                    message = self._redact(body["error"])
+                    message = body["error"]
                 if isinstance(body.get("parameter"), str):
-                    parameter = self._redact(body["parameter"])
+                    parameter = body["parameter"]
                 if _is_int(body.get("max_limit")) and body["max_limit"] >= 1:
                     max_limit = body["max_limit"]
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -393,7 +392,7 @@ class MovielensHook(BaseHook):
             "Attempt %d/%d failed (%s); retrying in %.2f s",
             retry_state.attempt_number,
             self.max_attempts,
-            self._redact(reason),
+            reason,  # masked: _get_once masks its errors
             wait,
         )
 

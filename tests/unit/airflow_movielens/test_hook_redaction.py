@@ -230,6 +230,25 @@ def test_redactor_masks_longest_forms_whole():
     assert Redactor()("anything") == "anything"
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        FORMS["quote-lowercase-hex"],  # percent-escapes in lowercase hex
+        base64.b64encode(f"{LOGIN}:{HOSTILE_PASSWORD}".encode()).decode(),  # UTF-8, not latin-1, bytes
+        "basic " + ECHOES["base64"],
+        quote(ECHOES["header"]),  # the header value in a URL
+        quote_plus(ECHOES["base64url"]),
+        quote(HOSTILE_PASSWORD, safe="!#$%&'()*+,/:;=?@[]~"),  # as requests re-quotes a URL
+        repr(HOSTILE_PASSWORD)[1:-1],  # inside a repr (it escapes the quote and the backslash)
+        json.dumps(HOSTILE_PASSWORD, ensure_ascii=False)[1:-1],  # inside a JSON string
+        json.dumps(HOSTILE_PASSWORD)[1:-1],
+    ],
+)
+def test_redactor_masks_rarer_forms(form):
+    assert form not in ECHOES.values()
+    assert Redactor(LOGIN, HOSTILE_PASSWORD)(f"<{form}>") == "<***>"
+
+
 @pytest.mark.parametrize("prefix", [0, 1, 70, 79, 80, 81, 200])
 def test_excerpt_never_ends_in_part_of_a_secret(prefix):
     redact = Redactor(LOGIN, HOSTILE_PASSWORD)
