@@ -33,12 +33,27 @@ if TYPE_CHECKING or AIRFLOW_V3:
     )
     from airflow.sdk.io import attach
 
-    try:  # Airflow >= 3.1: the task SDK owns the exceptions (airflow.exceptions' copies are deprecated)
-        from airflow.sdk.exceptions import AirflowException, TaskDeferred
+    try:  # Airflow >= 3.1 (masks in the task process and tells the supervisor)
+        from airflow.sdk.log import mask_secret
     except ImportError:  # Airflow 3.0
-        from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,assignment,attr-defined]
+        from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef,attr-defined]
+
+    try:  # Airflow >= 3.1: the task SDK owns the exceptions (airflow.exceptions' copies are deprecated)
+        from airflow.sdk.exceptions import (
+            AirflowException,
+            AirflowTaskTerminated,
+            AirflowTaskTimeout,
+            TaskDeferred,
+        )
+    except ImportError:  # Airflow 3.0
+        from airflow.exceptions import (  # type: ignore[no-redef,assignment,attr-defined]
+            AirflowException,
+            AirflowTaskTerminated,
+            AirflowTaskTimeout,
+            TaskDeferred,
+        )
 else:  # Airflow 2.11
-    from airflow.exceptions import AirflowException, TaskDeferred
+    from airflow.exceptions import AirflowException, AirflowTaskTerminated, AirflowTaskTimeout, TaskDeferred
     from airflow.hooks.base import BaseHook
     from airflow.io.path import ObjectStoragePath
     from airflow.io.store import attach
@@ -46,12 +61,15 @@ else:  # Airflow 2.11
     from airflow.models.dag import DAG
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue
     from airflow.utils.context import Context
+    from airflow.utils.log.secrets_masker import mask_secret
 
 __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
     "DAG",
     "AirflowException",
+    "AirflowTaskTerminated",
+    "AirflowTaskTimeout",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
@@ -62,4 +80,5 @@ __all__ = [
     "TaskDeferred",
     "TriggerEvent",
     "attach",
+    "mask_secret",
 ]

@@ -18,6 +18,7 @@ Connection fields (type ``movielens``): host (default ``movielens``), port (defa
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import operator
 import re
@@ -37,12 +38,12 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential,
-    wait_random,
+    wait_exponential_jitter,
 )
+from tenacity.wait import wait_base
 
 from airflow_movielens import CONNECTION_UI_FIELD_BEHAVIOUR, __version__
-from airflow_movielens.compat import BaseHook
+from airflow_movielens.compat import BaseHook, mask_secret
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import (
     MovielensAPIError,
@@ -51,6 +52,7 @@ from airflow_movielens.exceptions import (
     MovielensError,
     MovielensResponseError,
 )
+from airflow_movielens.redaction import Redactor
 
 Record = dict[str, Any]
 
@@ -66,6 +68,7 @@ _TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 _RETRY_AFTER_SECONDS = re.compile(r"\d+(\.\d+)?")
+_NOT_JSON = object()  # what an error body decodes to when it is not JSON
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,8 @@ class MovielensHook(BaseHook):
     :param timeout: ``(connect, read)`` timeouts in seconds (or one number for both), always applied.
     :param max_attempts: attempts per request including the first (``1`` disables retries).
     :param backoff_base: first backoff wait in seconds; doubles on every retry, plus up to
-        ``backoff_base`` seconds of random jitter.
-    :param backoff_max: upper bound of one backoff wait in seconds.
+        ``backoff_base`` seconds of random jitter (so workers that failed together retry apart).
+    :param backoff_max: upper bound of one backoff wait in seconds (jitter included).
     :param max_retry_after: upper bound in seconds for a server-requested ``Retry-After`` wait.
     :param sleep: the function that waits between attempts (tests inject a recorder).
 
@@ -181,10 +184,9 @@ class MovielensHook(BaseHook):
         self.backoff_max = float(backoff_max)
         self.max_retry_after = float(max_retry_after)
         self._sleep = sleep
-        # backoff_base * 2**(attempt-1) plus up to backoff_base of jitter; capped in _wait.
-        self._backoff = wait_exponential(multiplier=self.backoff_base) + wait_random(0, self.backoff_base)
+        self._backoff = _exponential_jitter(self.backoff_base, self.backoff_max)
         self._conn: tuple[requests.Session, str] | None = None
-        self._secret: str | None = None
+        self._redactor = Redactor()  # replaced by one for the connection's credentials in get_conn
 
     # -- Airflow connection form ------------------------------------------------------------------
 
@@ -214,7 +216,10 @@ class MovielensHook(BaseHook):
             )
             if conn.login:
                 session.auth = (conn.login, conn.password or "")
-            self._secret = conn.password or None
+            self._redactor = Redactor(conn.login or None, conn.password or None)
+            if self._redactor.forms:  # Airflow's task logs mask them too, even in other libraries' lines
+                with contextlib.suppress(Exception):  # masking must never fail a fetch
+                    mask_secret(list(self._redactor.forms))
             self._conn = (session, f"{schema}://{host}:{port}")
         return self._conn
 
@@ -264,27 +269,37 @@ class MovielensHook(BaseHook):
     def has_ratings(self, start_date: DateLike = None, end_date: DateLike = None) -> bool:
         """Whether the window holds at least one rating; one request with ``limit=1``."""
         params = _window_params(start_date, end_date)
-        body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
-        _, total, _ = self._parse_envelope(body, url)
+        with self._redacting():
+            body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
+            _, total, _ = self._parse_envelope(body, url)
         return total > 0
 
     def test_connection(self) -> tuple[bool, str]:
         """Check credentials and reachability with one cheap request (``GET /ratings?limit=1``)."""
         try:
-            body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
-            _, total, _ = self._parse_envelope(body, url)
+            with self._redacting():
+                body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
+                _, total, _ = self._parse_envelope(body, url)
         except MovielensError as exc:
-            return False, self._redact(str(exc))
+            return False, str(exc)  # masked by _redacting, like every error of the hook
         except Exception as exc:  # the connection form shows the message instead of a stack trace
-            return False, self._redact(f"{type(exc).__name__}: {exc}")
+            return False, f"{type(exc).__name__}: {exc}"
         return True, f"Connected to {self.get_conn()[1]}: {total} ratings available."
 
     # -- requests and retries ---------------------------------------------------------------------
 
-    def _redact(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return text
+    @contextlib.contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Mask the credentials in any exception leaving the block, before anyone formats or logs it.
+
+        The one place the hook masks: around each attempt (so retry warnings quote masked errors)
+        and around each public call. Only body excerpts are masked earlier, before they are cut.
+        """
+        try:
+            yield
+        except Exception as exc:
+            self._redactor.scrub(exc)
+            raise
 
     def _get_json(
         self, path: str, params: dict[str, Any], *, max_attempts: int | None = None
@@ -301,7 +316,8 @@ class MovielensHook(BaseHook):
             reraise=True,
         )
         try:
-            return retrying(self._get_once, session, url, params)
+            with self._redacting():
+                return retrying(self._get_once, session, url, params)
         except requests.RequestException as exc:
             attempts = retrying.statistics["attempt_number"]
             message = f"GET {url} failed after {attempts} attempt(s): "
@@ -310,29 +326,34 @@ class MovielensHook(BaseHook):
                 message += f" (timeouts: connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
             else:
                 message += f": {exc}"
-            raise MovielensConnectionError(self._redact(message)) from None
+        # Raised outside the handler, so the error has no __context__ holding the unmasked request.
+        raise MovielensConnectionError(message)
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
-        response = session.get(url, params=params, timeout=self.timeout)
-        safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
-        if not response.ok:
-            raise self._api_error(response, safe_url)
-        try:
-            return orjson.loads(response.content), safe_url
-        except orjson.JSONDecodeError:
-            excerpt = response.content[:80].decode("utf-8", "replace")
+        """One GET; any error it raises is masked already, so retry warnings can quote it."""
+        with self._redacting():
+            response = session.get(url, params=params, timeout=self.timeout)
+            safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
+            if not response.ok:
+                raise self._api_error(response, safe_url)
+            try:
+                return orjson.loads(response.content), safe_url
+            except orjson.JSONDecodeError:
+                pass  # raised below, so the error's __context__ is not the decoder's (it holds the body)
+            excerpt = self._redactor.excerpt(response.content, 80)
             raise _UndecodableBody(
-                self._redact(f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}")
-            ) from None
+                f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}"
+            )
 
     def _api_error(self, response: requests.Response, safe_url: str) -> MovielensAPIError:
         message = (response.reason or "").strip() or "no message"
         parameter: str | None = None
         max_limit: int | None = None
-        try:
+        body: Any = _NOT_JSON
+        with contextlib.suppress(orjson.JSONDecodeError):  # no handler: no __context__ holding the body
             body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            text = response.content[:200].decode("utf-8", "replace").strip()
+        if body is _NOT_JSON:
+            text = self._redactor.excerpt(response.content, 200).strip()
             if text:
                 message = text
         else:
@@ -347,7 +368,7 @@ class MovielensHook(BaseHook):
         return MovielensAPIError(
             response.status_code,
             safe_url,
-            self._redact(message),
+            message,
             parameter=parameter,
             max_limit=max_limit,
             retry_after=retry_after,
@@ -359,7 +380,7 @@ class MovielensHook(BaseHook):
         exc = retry_state.outcome.exception()
         if isinstance(exc, MovielensAPIError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
-        return min(self.backoff_max, float(self._backoff(retry_state)))
+        return float(self._backoff(retry_state))
 
     def _log_retry(self, retry_state: RetryCallState) -> None:
         assert retry_state.outcome is not None
@@ -371,7 +392,7 @@ class MovielensHook(BaseHook):
             "Attempt %d/%d failed (%s); retrying in %.2f s",
             retry_state.attempt_number,
             self.max_attempts,
-            self._redact(reason),
+            reason,  # masked: _get_once masks its errors
             wait,
         )
 
@@ -397,6 +418,12 @@ class MovielensHook(BaseHook):
         return result, total, echoed
 
     def _paginate(
+        self, path: str, params: dict[str, Any], batch_size: int, order: tuple[str, ...]
+    ) -> Iterator[RatingsPage]:
+        with self._redacting():  # errors name URLs and server messages: mask them
+            yield from self._pages(path, params, batch_size, order)
+
+    def _pages(
         self, path: str, params: dict[str, Any], batch_size: int, order: tuple[str, ...]
     ) -> Iterator[RatingsPage]:
         offset = 0
@@ -454,6 +481,18 @@ class MovielensHook(BaseHook):
             last_key = _check_order(records, order, url, offset, last_key)
             yield RatingsPage(records=records, offset=offset, total=total)
             offset += len(records)
+
+
+def _exponential_jitter(base: float, cap: float) -> wait_base:
+    """tenacity's ``base * 2**(attempt-1) + uniform(0, base)``, capped at ``cap``: floor plus jitter.
+
+    Not ``wait_random_exponential``: its "full jitter" waits anywhere in ``[0, base * 2**n]``, so a
+    retry may come at once, well before the exponential floor a struggling server is given.
+    """
+    try:
+        return wait_exponential_jitter(multiplier=base, max=cap, jitter=base)
+    except TypeError:  # tenacity < 9.1 names the multiplier ``initial``
+        return wait_exponential_jitter(initial=base, max=cap, jitter=base)
 
 
 def ui_field_behaviour() -> dict[str, Any]:

@@ -68,6 +68,10 @@ class MovielensFetchRatingsOperator(BaseOperator):
     :param batch_size: records requested per page (the server may cap it).
     :param output_format: ``json`` (one JSON array, as the seed writes) or ``jsonl`` (one object per line).
     :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries).
+    :param allow_empty_window: write an empty partition for an empty ``[d, d)`` window
+        (``start_date == end_date``) instead of failing. Off by default: on Airflow 3 a schedule such
+        as ``"@daily"`` gives every run such a window, and succeeding would write empty partitions
+        forever; the task fails (before any request) with the reason and the timetable to use.
 
     Returns (XCom) ``{"path", "count", "start_date", "end_date", "format"}``.
     """
@@ -85,6 +89,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
         batch_size: int = 1000,
         output_format: OutputFormat = "json",
         hook_params: dict[str, Any] | None = None,
+        allow_empty_window: bool = False,
         **kwargs: Any,
     ) -> None:
         default_args = kwargs.get("default_args")
@@ -99,10 +104,18 @@ class MovielensFetchRatingsOperator(BaseOperator):
         self.batch_size = batch_size
         self.output_format = output_format
         self.hook_params = dict(hook_params or {})
+        if not isinstance(allow_empty_window, bool):
+            raise TypeError(f"allow_empty_window must be True or False, got {allow_empty_window!r}")
+        self.allow_empty_window = allow_empty_window
 
     def execute(self, context: Context) -> dict[str, Any]:
         start, end = coerce_window(self.window_start, self.window_end)
         if start is not None and start == end:
+            if not self.allow_empty_window:
+                raise ValueError(
+                    f"{empty_window_message(start)} The fetch would write an empty partition; pass "
+                    "allow_empty_window=True to write one anyway."
+                )
             self.log.warning(empty_window_message(start))
         self.log.info("Fetching ratings for [%s, %s) into %s", start, end, self.output_path)
         count = 0

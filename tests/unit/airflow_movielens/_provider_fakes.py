@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import pytest
+import requests
 import responses
 
 BASE_URL = "http://127.0.0.1:5000"
@@ -88,3 +91,74 @@ class LogCapture:
     @property
     def text(self) -> str:
         return self.caplog.text + "\n" + "\n".join(str(event) for event in self.events)
+
+
+# -- credentials a hostile server echoes back ------------------------------------------------------
+
+#: A password with every character class that changes between its encodings: a space (quote vs
+#: quote_plus), ``/``, ``+``, ``&``, ``=``, ``?``, ``%``, quotes and a backslash (repr and JSON escapes),
+#: a non-ASCII letter (UTF-8 vs latin-1); with the login its base64 holds ``+`` and ``/`` (standard vs
+#: URL-safe alphabet) and ends in padding.
+HOSTILE_PASSWORD = "s3cr3t 6z>c4 pä55/w+rd&=?%:'\"\\"
+
+
+def credential_echoes(login: str, password: str) -> dict[str, str]:
+    """The encodings a server, proxy or URL may echo the credentials in, by name."""
+    raw = f"{login}:{password}".encode("latin-1")  # what requests puts into the Authorization header
+    standard = base64.b64encode(raw).decode()
+    urlsafe = base64.urlsafe_b64encode(raw).decode()
+    return {
+        "literal": password,
+        "base64": standard,
+        "base64-unpadded": standard.rstrip("="),
+        "base64url": urlsafe,
+        "base64url-unpadded": urlsafe.rstrip("="),
+        "header": f"Basic {standard}",
+        "quote": quote(password, safe=""),
+        "quote_plus": quote_plus(password),
+    }
+
+
+def secret_forms(login: str, password: str) -> dict[str, str]:
+    """Every text whose presence reveals the password, by name; written apart from the provider's.
+
+    The echoes, the way ``requests`` re-quotes a URL, each of those escaped as in a ``repr`` or a JSON
+    string, and every 8-character piece of the password, of its quoted forms and of the base64 after
+    the part that encodes only ``login:`` (a secret cut in half still leaks).
+    """
+    forms = credential_echoes(login, password)
+    forms["requoted"] = requests.utils.requote_uri(password)
+    forms["quote-lowercase-hex"] = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), forms["quote"])
+    for name, form in list(forms.items()):
+        forms[f"{name} (repr)"] = repr(form)[1:-1]
+        forms[f"{name} (json)"] = json.dumps(form)[1:-1]
+    pieces = {name: forms[name] for name in ("literal", "quote", "quote_plus")}
+    # The base64 characters that encode only "login:" (the next one mixes in the password's first bits).
+    login_part = len(base64.b64encode(f"{login}:".encode()).rstrip(b"=")) - 1
+    pieces |= {name: forms[name][login_part:] for name in ("base64", "base64url")}
+    for name, form in pieces.items():
+        for start in range(len(form) - 7):
+            forms[f"{name}[{start}:{start + 8}]"] = form[start : start + 8]
+    return forms
+
+
+def leaked(text: str, forms: dict[str, str]) -> list[str]:
+    """The names of the ``forms`` that occur in ``text``."""
+    return [name for name, form in forms.items() if form in text]
+
+
+def exception_texts(exc: BaseException) -> list[str]:
+    """Every text an exception carries: str, repr, args, string attributes, along causes and contexts."""
+    texts: list[str] = []
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), repr(current), *(repr(arg) for arg in current.args)]
+        texts += [repr(value) for value in vars(current).values()]
+        linked = [*current.args, current.__cause__, current.__context__]
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return texts

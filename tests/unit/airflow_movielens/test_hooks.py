@@ -11,7 +11,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 import responses
-from _provider_fakes import BASE_URL, LOGIN, PASSWORD, FakeRatingsAPI, rating, set_connection
+from _provider_fakes import BASE_URL, LOGIN, PASSWORD, FakeRatingsAPI, Sleeps, rating, set_connection
 
 from airflow_movielens.exceptions import (
     MovielensAPIError,
@@ -333,6 +333,32 @@ def test_backoff_is_capped(connection, mocked, sleeps):
     assert len(sleeps) == 4
     assert max(sleeps) <= 5.0
     assert sleeps[-1] == 5.0
+
+
+def test_backoff_is_the_exponential_floor_plus_real_jitter(connection, mocked):
+    # Workers that failed together must not retry together: each wait is base * 2**n plus a random
+    # part in (0, base], and that part differs from attempt to attempt and from run to run.
+    base = 0.5
+    runs: list[list[float]] = []
+    for _ in range(3):
+        mocked.reset()
+        for _ in range(4):
+            mocked.add(responses.GET, RATINGS, status=503, json={"error": "busy"})
+        mocked.add(responses.GET, RATINGS, json=page([], total=0))
+        waits = Sleeps()
+        with make_hook(waits, backoff_base=base, backoff_max=60.0) as hook:
+            list(hook.get_ratings())
+        runs.append(list(waits))
+    jitters = []
+    for waits in runs:
+        assert len(waits) == 4
+        for attempt, wait in enumerate(waits):
+            floor = min(base * 2**attempt, 60.0)
+            assert floor < wait <= floor + base
+            jitters.append(wait - floor)
+    assert len(set(jitters)) == len(jitters)  # no two attempts of any run wait the same extra time
+    for attempt in range(4):
+        assert len({waits[attempt] for waits in runs}) == len(runs)
 
 
 def test_retries_are_bounded(connection, mocked, sleeps):

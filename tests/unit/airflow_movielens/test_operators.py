@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from airflow_movielens.exceptions import MovielensAPIError
 from airflow_movielens.operators import (
     MovielensFetchRatingsOperator,
     MovielensRankMoviesOperator,
+    _RecordWriter,
     read_ratings,
 )
 
@@ -138,14 +140,46 @@ def test_fetch_writes_json_lines(connection, mocked, tmp_path):
     assert result["count"] == 3
 
 
-def test_empty_window_writes_empty_array_and_warns(connection, mocked, tmp_path, logs):
+SAME_DAY = context(pendulum.datetime(2024, 1, 1, tz="UTC"), pendulum.datetime(2024, 1, 1, tz="UTC"))
+
+
+def test_empty_window_fails_before_any_request(connection, mocked, tmp_path):
+    # Airflow 3's "@daily" gives [d, d): succeeding would write empty partitions forever.
+    target = tmp_path / "empty.json"
+    target.write_text('[{"old": true}]')
+    with pytest.raises(ValueError, match="allow_empty_window=True") as info:
+        run(fetch_op(target), SAME_DAY)
+    assert str(info.value) == (
+        f"{empty_window_message('2024-01-01')} The fetch would write an empty partition; pass "
+        "allow_empty_window=True to write one anyway."
+    )
+    assert "CronDataIntervalTimetable" in str(info.value)  # the sensor's advice, too
+    assert len(mocked.calls) == 0
+    assert target.read_text() == '[{"old": true}]'
+    assert os.listdir(tmp_path) == ["empty.json"]
+
+
+@pytest.mark.parametrize("output_format", ["json", "jsonl"])
+def test_empty_window_writes_empty_partition_when_allowed(connection, mocked, tmp_path, logs, output_format):
     FakeRatingsAPI([]).register(mocked)
     target = tmp_path / "empty.json"
-    same_day = context(pendulum.datetime(2024, 1, 1, tz="UTC"), pendulum.datetime(2024, 1, 1, tz="UTC"))
-    result = run(fetch_op(target), same_day)
-    assert target.read_text() == "[]"
+    result = run(fetch_op(target, allow_empty_window=True, output_format=output_format), SAME_DAY)
+    assert target.read_text() == ("[]" if output_format == "json" else "")
     assert result["count"] == 0
     assert empty_window_message("2024-01-01") in logs.messages
+    assert len(mocked.calls) == 1
+
+
+def test_allow_empty_window_is_a_plain_bool():
+    assert fetch_op("/tmp/x").allow_empty_window is False
+    with pytest.raises(TypeError, match=r"^allow_empty_window must be True or False, got 'yes'$"):
+        fetch_op("/tmp/x", allow_empty_window="yes")
+
+
+def test_allow_empty_window_does_not_change_a_whole_day(connection, mocked, tmp_path, logs):
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    assert run(fetch_op(tmp_path / "x.json", allow_empty_window=True))["count"] == 1
+    assert not any("is empty" in m for m in logs.messages)
 
 
 def test_explicit_datetime_window_is_converted(connection, mocked, tmp_path):
@@ -184,6 +218,21 @@ def test_failure_mid_fetch_keeps_existing_partition(connection, mocked, tmp_path
         run(fetch_op(target, batch_size=2))
     assert target.read_text() == '[{"old": true}]'
     assert os.listdir(tmp_path) == ["2024-01-01.json"]
+
+
+def test_disk_full_names_the_partition(connection, mocked, tmp_path, monkeypatch):
+    FakeRatingsAPI([rating(i) for i in range(4)]).register(mocked)
+
+    def full_disk(self, records):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_RecordWriter, "write", full_disk)
+    target = tmp_path / "2024-01-01.json"
+    with pytest.raises(OSError, match="No space left on device") as info:
+        run(fetch_op(target, batch_size=2))
+    assert info.value.errno == errno.ENOSPC
+    assert f"could not write {target}: " in str(info.value)
+    assert os.listdir(tmp_path) == []
 
 
 def test_rerun_replaces_partition(connection, mocked, tmp_path):
