@@ -330,3 +330,27 @@ def test_outputs_the_script_writes_are_the_ones_declared(conforming):
         value["value"].removeprefix("${{ steps.run.outputs.").removesuffix(" }}")
         for value in _action()["outputs"].values()
     }
+
+
+def _documented_workflow(path: Path) -> str:
+    match = re.search(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, f"no workflow in {path}"
+    return match.group(1)
+
+
+def test_documented_workflow_uses_the_action_as_declared():
+    """The copy-paste workflow is the same in contracts/README.md and the docs, and fits action.yml."""
+    readme = _documented_workflow(REPO / "contracts" / "README.md")
+    assert readme == _documented_workflow(REPO / "docs" / "contract" / "github-action.md")
+    workflow = yaml.safe_load(readme)
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    uses = [s for s in steps if "/contracts@" in str(s.get("uses", ""))]
+    assert len(uses) == 1
+    assert uses[0]["uses"].startswith("airflow-movielens/airflow-movielens/contracts@movielens-contract-v")
+    declared = _action()["inputs"]
+    assert set(uses[0]["with"]) <= set(declared)
+    assert {name for name, spec in declared.items() if spec.get("required")} <= set(uses[0]["with"])
+    assert uses[0]["with"]["password"].startswith("${{ secrets.")
+    outputs = set(re.findall(r"steps\.contract\.outputs\.([\w-]+)", readme))
+    assert outputs
+    assert outputs <= set(_action()["outputs"])
