@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 PROG = "movielens-contract"
 PASSWORD_ENV = "MOVIELENS_CONTRACT_PASSWORD"
@@ -132,6 +132,17 @@ def command(inputs: Inputs, python: str = sys.executable) -> list[str]:
     return argv
 
 
+def display_url(url: str) -> str:
+    """The URL without any ``user:password@`` in it (the runner ignores those; nobody sees them)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 class Redactor:
     """Replaces the password, and the forms a server may echo it in, by ``***``."""
 
@@ -186,13 +197,16 @@ def summary(inputs: Inputs, code: int, report: Mapping[str, Any] | None, reason:
     verdict = {0: "✅ conforms", 1: "❌ does not conform"}.get(code, "⚠️ could not run")
     lines = [f"### MovieLens API contract: {verdict}", ""]
     target = report.get("target") if report else None
-    facts = [f"target `{_cell(target or inputs.url)}`", f"exit status {code}"]
+    facts = [f"target `{_cell(target or display_url(inputs.url))}`", f"exit status {code}"]
     if report:
         facts += [f"level {report.get('level')}", f"seed {report.get('seed')}"]
         facts.append(f"{report.get('requests')} requests in {report.get('duration_s')} s")
     lines += [" · ".join(facts), ""]
-    if code not in (0, 1) or not report:
+    if code not in (0, 1):
         lines += [f"**The suite could not run:** {_cell(reason or 'no reason given', 1000)}", ""]
+        return "\n".join(lines) + "\n"
+    if not report:
+        lines += [f"No JSON report was written to `{_cell(inputs.json.as_posix())}`.", ""]
         return "\n".join(lines) + "\n"
     outcomes = ("pass", "fail", "error", "na", "not_implemented")
     lines += ["| Level | Pass | Fail | Error | N/A | Not implemented |", "|---|---|---|---|---|---|"]
@@ -308,7 +322,8 @@ def main(env: Mapping[str, str] | None = None, python: str = sys.executable) -> 
         print(f"::warning title={PROG}::no password given: the runner's default is used", flush=True)
     inputs.report_dir.mkdir(parents=True, exist_ok=True)
     argv = command(inputs, python)
-    print("running: " + " ".join(_shell_word(word) for word in argv), flush=True)
+    shown = [*argv[:-1], display_url(argv[-1])]
+    print("running: " + " ".join(_shell_word(word) for word in shown), flush=True)
     done = subprocess.run(argv, env=child_env, stderr=subprocess.PIPE, text=True, check=False)
     if done.stderr:
         sys.stderr.write(redact(done.stderr))

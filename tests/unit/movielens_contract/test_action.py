@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -95,7 +96,7 @@ def _run_action(workspace: Path, password: str | None = SECRET, **inputs: str) -
 def _secret_forms(secret: str = SECRET, user: str = USER) -> list[str]:
     pair = f"{user}:{secret}".encode()
     encoded = [base64.b64encode(pair).decode(), base64.urlsafe_b64encode(pair).decode()]
-    return [secret, *encoded, *(e.rstrip("=") for e in encoded)]
+    return [secret, quote(secret, safe=""), *encoded, *(e.rstrip("=") for e in encoded)]
 
 
 def _assert_no_secret(run: ActionRun) -> None:
@@ -192,6 +193,16 @@ def test_unreachable_server_exits_2_with_the_reason(tmp_path):
     assert f"127.0.0.1:{port}" in run.summary
     assert "Traceback" not in run.stderr
     _assert_no_secret(run)
+
+
+def test_credentials_in_the_url_are_never_shown(tmp_path):
+    port = _closed_port()
+    url = f"http://someone:{quote(SECRET, safe='')}@127.0.0.1:{port}/api"
+    run = _run_action(tmp_path / "ws", url=url, user=USER)
+    assert run.code == 2
+    assert f"http://127.0.0.1:{port}/api" in run.stdout
+    _assert_no_secret(run)
+    assert "someone" not in run.stdout + run.summary
 
 
 def test_rejected_credentials_exit_2_without_the_password(tmp_path):
