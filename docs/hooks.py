@@ -3,7 +3,9 @@
 * ``<!-- generated:clauses -->``, ``<!-- generated:capabilities -->`` and
   ``<!-- generated:bad-inputs -->`` are replaced by the tables of the contract suite's registry
   (``contracts/movielens_contract/clauses.py`` and ``bad_inputs.py``), read from the checkout;
-* ``<!-- generated:changelog -->`` by ``CHANGELOG.md``;
+* ``<!-- generated:changelog -->``, ``<!-- generated:changelog-server -->`` and
+  ``<!-- generated:changelog-contract -->`` by ``CHANGELOG.md``, ``server/CHANGELOG.md`` and
+  ``contracts/CHANGELOG.md`` (one changelog per distribution);
 * the benchmark plots (``bench/results/*.png``) are published under ``benchmarks/``.
 """
 
@@ -41,12 +43,19 @@ def _suite_module(name: str) -> ModuleType:
 def _generated() -> dict[str, str]:
     clauses = _suite_module("clauses")
     bad_inputs = _suite_module("bad_inputs")
-    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").split("\n", 1)[1]
+    changelogs = {
+        f"changelog{suffix}": (ROOT / path).read_text(encoding="utf-8").split("\n", 1)[1]
+        for suffix, path in (
+            ("", "CHANGELOG.md"),
+            ("-server", "server/CHANGELOG.md"),
+            ("-contract", "contracts/CHANGELOG.md"),
+        )
+    }
     return {
         "clauses": clauses.markdown_table(),
         "capabilities": clauses.capabilities_table(),
         "bad-inputs": bad_inputs.markdown_table(),
-        "changelog": changelog,
+        **changelogs,
     }
 
 
