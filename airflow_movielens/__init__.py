@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"
 
 # Connection form of the ``movielens`` type. Airflow 3 reads it from the provider info below (without
 # importing the hook); Airflow 2.11 asks ``MovielensHook.get_ui_field_behaviour()``, which returns the same.
