@@ -112,33 +112,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self.on_ready(url_for(host, port))
 
 
-def serve(
-    app: Callable[..., Any],
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    threads: int,
-    timeout: int = 30,
-    worker_class: str = DEFAULT_WORKER_CLASS,
-    read_timeout: int = DEFAULT_READ_TIMEOUT,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    access_log: bool = False,
-    on_ready: Callable[[str], None] | None = None,
-) -> None:
-    """Serve ``app`` until gunicorn is stopped (SIGTERM/SIGINT)."""
+def serve(app: Callable[..., Any], **options: Any) -> None:
+    """Serve ``app`` until gunicorn is stopped (SIGTERM/SIGINT); ``options`` are GunicornServer's."""
     gunicorn_util.write_error = _write_json_error
-    GunicornServer(
-        app,
-        host=host,
-        port=port,
-        workers=workers,
-        threads=threads,
-        timeout=timeout,
-        worker_class=worker_class,
-        read_timeout=read_timeout,
-        max_connections=max_connections,
-        access_log=access_log,
-        on_ready=on_ready,
-    ).run()
+    GunicornServer(app, **options).run()
     sys.stdout.flush()
