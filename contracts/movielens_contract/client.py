@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -41,11 +41,16 @@ def show(value: Any) -> str:
 
 
 def strip_userinfo(url: str) -> str:
-    """Remove ``user:password@`` from a URL."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    """Remove ``user:password@`` from a URL, even when the password holds an unescaped ``/`` or ``#``.
+
+    The userinfo ends at the last ``@`` before the query (a base URL has no ``@`` elsewhere), so
+    ``http://u:pa/ss@host`` loses ``u:pa/ss@``, which a URL parser would read as a path instead.
+    """
+    scheme, sep, rest = url.partition("://")
+    head = rest.split("?", 1)[0]
+    if not sep or "@" not in head:
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return scheme + sep + rest[head.rindex("@") + 1 :]
 
 
 def secret_forms(user: str, password: str) -> set[str]:

@@ -14,7 +14,7 @@ from _contract_variants import Behaviour, make_multi_year_dataset, tiny_dataset
 
 import movielens_contract
 from movielens_contract import bad_inputs, clauses
-from movielens_contract.client import ApiClient, BudgetExhausted, ContractViolation, Redactor
+from movielens_contract.client import ApiClient, BudgetExhausted, ContractViolation, Redactor, strip_userinfo
 from movielens_contract.discovery import Discovery
 from movielens_contract.pages import midnight
 
@@ -168,3 +168,16 @@ def test_discovery_reads_a_rejecting_servers_maximum(serve):
     rejecting = Behaviour(faults=frozenset({"reject_without_max_limit"}), max_limit=40)
     no_max = Discovery(ApiClient(serve(rejecting).url, "airflow", "airflow"), 0)
     assert (no_max.policy.mode, no_max.policy.max_limit, no_max.policy.page_limit) == ("reject", None, 10)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://bob:hunter22@127.0.0.1:9/api", "http://127.0.0.1:9/api"),
+        ("http://bob:hun/ter#22@127.0.0.1:9", "http://127.0.0.1:9"),  # unescaped / and # in the password
+        ("http://127.0.0.1:9/ratings?email=a@b", "http://127.0.0.1:9/ratings?email=a@b"),
+        ("127.0.0.1:9", "127.0.0.1:9"),
+    ],
+)
+def test_userinfo_is_stripped_even_when_the_password_is_not_url_safe(url, expected):
+    assert strip_userinfo(url) == expected
