@@ -103,6 +103,7 @@ print(json.dumps({"version": info.version, "hook": hook.hook_class_name, "conn_t
 
 SERVER_PROBE = """
 from importlib import resources
+import movielens_api.gevent_worker  # what gunicorn loads for `serve`: its imports must be installed
 from movielens_api.app import create_app
 from movielens_api.store import Store
 
