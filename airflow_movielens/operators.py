@@ -164,7 +164,8 @@ class MovielensRankMoviesOperator(BaseOperator):
 
     :param input_path: the partition written by the fetch operator (local path or URI); templated.
     :param output_path: the CSV to write atomically (local path or URI); templated.
-    :param min_ratings: keep movies rated by at least this many distinct users.
+    :param min_ratings: keep movies rated by at least this many distinct users (inclusive; the
+        textbook keeps strictly more: its ``min_ratings=n`` is ``n + 1`` here).
     :param conn_id: when given, add a ``title`` column from ``/movies`` (a failure there is logged and
         leaves the titles empty rather than failing the task).
     :param input_format: ``json`` or ``jsonl``, as written by the fetch operator.

@@ -1,4 +1,11 @@
-"""Rank movies by average rating, as the seed's ``rank_movies_by_rating`` does, with clear input checks."""
+"""Rank movies by average rating (the textbook's ``rank_movies_by_rating``), with clear input checks.
+
+One deliberate difference from the textbook: it keeps movies with strictly *more* than ``min_ratings``
+raters (``num_ratings > min_ratings``), so its default ``min_ratings=2`` needs three raters. Here
+``min_ratings`` means what its name says, *at least* that many raters (``>=``): the textbook's
+``min_ratings=n`` equals this function's ``min_ratings=n + 1``. Ties are also ordered
+deterministically here (by ``movieId``), where the textbook leaves their order to pandas.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,11 @@ RANKING_COLUMNS = ("avg_rating", "num_ratings")
 def rank_movies_by_rating(ratings: pd.DataFrame, min_ratings: int = 2) -> pd.DataFrame:
     """Per movie: average rating and number of distinct raters, best first.
 
-    Movies rated by fewer than ``min_ratings`` distinct users are dropped. Rows are sorted by
-    ``avg_rating`` then ``num_ratings`` (both descending) and, for a deterministic order of ties,
-    ``movieId`` ascending. The result is indexed by ``movieId`` with columns ``avg_rating`` and
-    ``num_ratings``; an empty input gives an empty frame with those columns.
+    Movies rated by fewer than ``min_ratings`` distinct users are dropped (inclusive: exactly
+    ``min_ratings`` raters are kept; the textbook's cut is exclusive, see the module docstring).
+    Rows are sorted by ``avg_rating`` then ``num_ratings`` (both descending) and, for a
+    deterministic order of ties, ``movieId`` ascending. The result is indexed by ``movieId`` with
+    columns ``avg_rating`` and ``num_ratings``; an empty input gives an empty frame with those columns.
 
     :raises ValueError: ``min_ratings`` is not an integer >= 1, or a required column is missing.
     :raises TypeError: ``ratings`` is not a DataFrame.

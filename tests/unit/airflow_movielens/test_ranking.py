@@ -36,6 +36,33 @@ def test_min_ratings_is_inclusive():
     assert rank_movies_by_rating(ratings, min_ratings=3).empty
 
 
+def _textbook_ranking(ratings, min_ratings):
+    """The textbook's filter, as an oracle: strictly more than ``min_ratings`` distinct raters."""
+    per_movie = ratings.groupby("movieId").agg(
+        avg_rating=("rating", "mean"), num_ratings=("userId", "nunique")
+    )
+    return per_movie[per_movie["num_ratings"] > min_ratings]
+
+
+@pytest.mark.parametrize("textbook_min", [0, 1, 2, 3])
+def test_textbook_min_ratings_n_is_our_n_plus_one(textbook_min):
+    # Movie m has m distinct raters (1..5), so every cut keeps a different set of movies.
+    ratings = frame(
+        [
+            (user, movie, float(1 + (user + movie) % 5), user * 10 + movie)
+            for movie in range(1, 6)
+            for user in range(1, movie + 1)
+        ]
+    )
+    ours = rank_movies_by_rating(ratings, min_ratings=textbook_min + 1)
+    theirs = _textbook_ranking(ratings, textbook_min)
+    assert sorted(ours.index) == sorted(theirs.index) == list(range(textbook_min + 1, 6))
+    pd.testing.assert_frame_equal(ours.sort_index(), theirs.sort_index(), check_like=True)
+    if textbook_min >= 1:  # the same number means a different cut: exactly textbook_min raters kept here
+        assert textbook_min in rank_movies_by_rating(ratings, min_ratings=textbook_min).index
+        assert textbook_min not in theirs.index
+
+
 def test_ties_sort_by_raters_then_movie_id():
     ratings = frame(
         [
