@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from airflow_rendering import load_dags, render_task, scheduled_interval
+from airflow_rendering import _scheduler_dag, load_dags, render_task, scheduled_interval
 
 from airflow_movielens.compat import AIRFLOW_V3
 
@@ -239,3 +239,25 @@ def test_string_daily_schedule_renders_an_empty_window_on_airflow_3_and_is_flagg
 def test_a_date_that_is_not_a_scheduled_run_is_refused(example_dags: dict[str, Any]) -> None:
     with pytest.raises(LookupError, match="schedules no run"):
         render_task(example_dags["05_pipeline"], "fetch_ratings", dt.datetime(2019, 1, 31, 12, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("run_after", "first_day"),
+    [
+        pytest.param(dt.datetime(2019, 1, 4, tzinfo=UTC), dt.date(2019, 1, 3), id="at-midnight"),
+        pytest.param(dt.datetime(2019, 1, 3, 12, tzinfo=UTC), dt.date(2019, 1, 2), id="midday"),
+        pytest.param(dt.datetime(2019, 3, 1, tzinfo=UTC), dt.date(2019, 2, 28), id="month-end"),
+    ],
+)
+@pytest.mark.parametrize("dag_id", ["03_operator", "04_sensor", "05_pipeline"])
+def test_a_manual_run_covers_the_last_full_utc_day_before_its_date(
+    example_dags: dict[str, Any], dag_id: str, run_after: dt.datetime, first_day: dt.date
+) -> None:
+    # What the README's "Running past days" relies on: Airflow infers a manual run's interval from
+    # a date (2.11: the -e date; 3.x: run_after, which the CLI sets to now), as the last full day
+    # before it, so the day D is triggered with the date D + 1 at midnight.
+    interval = _scheduler_dag(example_dags[dag_id]).timetable.infer_manual_data_interval(run_after=run_after)
+    assert (interval.start, interval.end) == (
+        dt.datetime.combine(first_day, dt.time(), UTC),
+        dt.datetime.combine(first_day + dt.timedelta(days=1), dt.time(), UTC),
+    )
