@@ -237,8 +237,11 @@ class ServerProcess:
         self.port = port
         self.log_path = log_path
         cmd = [*movielens_api_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args]
-        # Only the fault settings given here: none inherited from the test process's environment.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELENS_FAULT_")}
+        # Only the fault and live settings given here: none inherited from the test process's
+        # environment (a stray MOVIELENS_LIVE_START would hide ratings the tests count on).
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("MOVIELENS_FAULT_", "MOVIELENS_LIVE_"))
+        }
         env.update({"API_USER": user, "API_PASSWORD": password, **extra_env})
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
