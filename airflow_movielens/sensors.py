@@ -34,9 +34,10 @@ class MovielensRatingsSensor(BaseSensorOperator):
         Stored as ``window_start`` (``start_date`` is ``BaseOperator``'s own field; a
         ``default_args["start_date"]`` never replaces the window).
     :param end_date: first day excluded; templated, default the data-interval end. Stored as ``window_end``.
-    :param deferrable: wait in the triggerer instead of a worker slot. ``None`` (the default): Airflow's
-        ``[operators] default_deferrable`` (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``), read when the
-        sensor is constructed, as official providers do.
+    :param deferrable: after a negative first poke, wait in the triggerer instead of a worker slot.
+        ``None`` (the default): Airflow's ``[operators] default_deferrable``
+        (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``, default off), the switch official providers
+        follow; read when the sensor is constructed, i.e. when the DAG file is parsed.
     :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries), for the
         pokes and, when deferred, for the trigger's checks. Checked at construction (a typo fails the
         DAG parse); when deferrable they must be JSON values, so ``sleep`` is refused there.
