@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import inspect
 import operator
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain, islice
@@ -129,7 +130,8 @@ class MovielensHook(BaseHook):
     """Talk to the MovieLens ratings API through an Airflow connection.
 
     :param conn_id: the Airflow connection (type ``movielens``), default ``movielens_default``.
-    :param timeout: ``(connect, read)`` timeouts in seconds (or one number for both), always applied.
+    :param timeout: ``(connect, read)`` timeouts in seconds (a pair, as tuple or list, or one number for
+        both), always applied.
     :param max_attempts: attempts per request including the first (``1`` disables retries).
     :param backoff_base: first backoff wait in seconds; doubles on every retry, plus up to
         ``backoff_base`` seconds of random jitter (so workers that failed together retry apart).
@@ -157,7 +159,7 @@ class MovielensHook(BaseHook):
         self,
         conn_id: str = default_conn_name,
         *,
-        timeout: float | tuple[float, float] = (10.0, 60.0),
+        timeout: float | tuple[float, float] | list[float] = (10.0, 60.0),
         max_attempts: int = 5,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
@@ -174,7 +176,8 @@ class MovielensHook(BaseHook):
         ):
             if not _is_number(value) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        timeouts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        # A list too: a (connect, read) tuple reaches the triggerer as a JSON array.
+        timeouts = tuple(timeout) if isinstance(timeout, (tuple, list)) else (timeout, timeout)
         if len(timeouts) != 2 or not all(_is_number(t) and t > 0 for t in timeouts):
             raise ValueError(f"timeout must be a positive number or a (connect, read) pair, got {timeout!r}")
         self.conn_id = conn_id
@@ -481,6 +484,67 @@ class MovielensHook(BaseHook):
             last_key = _check_order(records, order, url, offset, last_key)
             yield RatingsPage(records=records, offset=offset, total=total)
             offset += len(records)
+
+
+#: What ``hook_params`` may hold: the hook's keyword-only arguments (the connection is ``conn_id``).
+HOOK_PARAMS = frozenset(
+    name
+    for name, parameter in inspect.signature(MovielensHook.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+)
+
+
+def check_hook_params(
+    hook_params: Mapping[str, Any] | None, *, for_triggerer: bool = False
+) -> dict[str, Any]:
+    """Validate ``hook_params`` (keyword arguments for :class:`MovielensHook`) now; return a copy.
+
+    Operators call it when constructed, so a misspelt or invalid parameter fails when the DAG file is
+    parsed, with a ``ValueError`` naming it, not at the first request (or in the triggerer).
+    ``for_triggerer``: the parameters go to :class:`~airflow_movielens.triggers.MovielensRatingsTrigger`,
+    whose kwargs the triggerer stores as JSON. The copy is then their JSON form (a ``timeout`` tuple
+    becomes a list, which the hook accepts), and a value without one (the ``sleep`` function) is a
+    ``ValueError`` naming it: it cannot cross into the triggerer process.
+    """
+    if hook_params is None:
+        return {}
+    if not isinstance(hook_params, Mapping):
+        raise ValueError(
+            f"hook_params must be a dict of MovielensHook arguments, got {type(hook_params).__name__}"
+        )
+    params = dict(hook_params)
+    unknown = sorted(set(params) - HOOK_PARAMS, key=str)
+    if unknown:
+        raise ValueError(
+            f"hook_params: unknown {', '.join(map(repr, unknown))}; MovielensHook takes "
+            f"{', '.join(sorted(HOOK_PARAMS))}"
+        )
+    if for_triggerer:
+        unsendable = [
+            f"{key!r} ({type(value).__name__})" for key, value in params.items() if not _is_json(value)
+        ]
+        if unsendable:
+            raise ValueError(
+                f"hook_params {', '.join(unsendable)} cannot be sent to the triggerer: with "
+                "deferrable=True the hook runs in the triggerer process, which receives only JSON "
+                "values. Leave it out, or use deferrable=False."
+            )
+        params = orjson.loads(orjson.dumps(params))
+    try:
+        MovielensHook(**params)  # the hook's own checks; it reads no connection until its first request
+    except ValueError as exc:
+        raise ValueError(f"hook_params: {exc}") from None
+    return params
+
+
+def _is_json(value: Any) -> bool:
+    if callable(value):  # a function (or a callable list, as tests' recorders are) stays in its process
+        return False
+    try:
+        orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return False
+    return True
 
 
 def _exponential_jitter(base: float, cap: float) -> wait_base:

@@ -18,7 +18,7 @@ from airflow_movielens.dates import (
     window_argument,
 )
 from airflow_movielens.exceptions import MovielensError
-from airflow_movielens.hooks import MovielensHook
+from airflow_movielens.hooks import MovielensHook, check_hook_params
 from airflow_movielens.ranking import rank_movies_by_rating
 from airflow_movielens.storage import atomic_writer, read_bytes
 
@@ -58,7 +58,7 @@ class _RecordWriter:
 class MovielensFetchRatingsOperator(BaseOperator):
     """Fetch the ratings of ``[start_date, end_date)`` (UTC dates) and write them to ``output_path``.
 
-    :param conn_id: the ``movielens`` connection.
+    :param conn_id: the ``movielens`` connection; templated.
     :param output_path: a local path or an ``ObjectStoragePath`` URI (``s3://...``, ``file:///...``);
         templated. The file appears atomically: a failed run leaves no partial file and an existing
         file untouched.
@@ -67,7 +67,8 @@ class MovielensFetchRatingsOperator(BaseOperator):
     :param end_date: first day excluded; templated, default the data-interval end. Stored as ``window_end``.
     :param batch_size: records requested per page (the server may cap it).
     :param output_format: ``json`` (one JSON array, as the seed writes) or ``jsonl`` (one object per line).
-    :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries).
+    :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries); checked
+        at construction, so a misspelt one fails the DAG parse.
     :param allow_empty_window: write an empty partition for an empty ``[d, d)`` window
         (``start_date == end_date``) instead of failing. Off by default: on Airflow 3 a schedule such
         as ``"@daily"`` gives every run such a window, and succeeding would write empty partitions
@@ -76,7 +77,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
     Returns (XCom) ``{"path", "count", "start_date", "end_date", "format"}``.
     """
 
-    template_fields: Sequence[str] = ("window_start", "window_end", "output_path")
+    template_fields: Sequence[str] = ("conn_id", "window_start", "window_end", "output_path")
     ui_color = "#d6e9f8"
 
     def __init__(
@@ -103,7 +104,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
         self.window_end = window_argument(end_date, "end_date", default_args, DEFAULT_END_DATE)
         self.batch_size = batch_size
         self.output_format = output_format
-        self.hook_params = dict(hook_params or {})
+        self.hook_params = check_hook_params(hook_params)
         if not isinstance(allow_empty_window, bool):
             raise TypeError(f"allow_empty_window must be True or False, got {allow_empty_window!r}")
         self.allow_empty_window = allow_empty_window
@@ -167,14 +168,16 @@ class MovielensRankMoviesOperator(BaseOperator):
     :param min_ratings: keep movies rated by at least this many distinct users (inclusive; the
         textbook keeps strictly more: its ``min_ratings=n`` is ``n + 1`` here).
     :param conn_id: when given, add a ``title`` column from ``/movies`` (a failure there is logged and
-        leaves the titles empty rather than failing the task).
+        leaves the titles empty rather than failing the task); templated.
     :param input_format: ``json`` or ``jsonl``, as written by the fetch operator.
+    :param hook_params: extra keyword arguments for :class:`MovielensHook` (for the titles); checked at
+        construction.
 
     The CSV has the columns ``movieId,avg_rating,num_ratings`` (``,title`` with ``conn_id``); an empty
     window gives a CSV with just the header. Returns (XCom) ``{"path", "count"}``.
     """
 
-    template_fields: Sequence[str] = ("input_path", "output_path")
+    template_fields: Sequence[str] = ("conn_id", "input_path", "output_path")
     ui_color = "#e8f7e4"
 
     def __init__(
@@ -197,7 +200,7 @@ class MovielensRankMoviesOperator(BaseOperator):
         self.min_ratings = min_ratings
         self.conn_id = conn_id
         self.input_format = input_format
-        self.hook_params = dict(hook_params or {})
+        self.hook_params = check_hook_params(hook_params)
 
     def execute(self, context: Context) -> dict[str, Any]:
         ratings = read_ratings(self.input_path, self.input_format)

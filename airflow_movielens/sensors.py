@@ -1,4 +1,4 @@
-"""Sensor that waits until the API has ratings for a window (poke, reschedule or deferrable)."""
+"""Sensor that waits until the API has ratings for a window (poke, reschedule, or poke-then-defer)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow_movielens.compat import BaseSensorOperator, Context
+from airflow_movielens.compat import BaseSensorOperator, Context, default_deferrable, run_base_sensor_loop
 from airflow_movielens.dates import (
     DEFAULT_END_DATE,
     DEFAULT_START_DATE,
@@ -16,28 +16,34 @@ from airflow_movielens.dates import (
     window_argument,
 )
 from airflow_movielens.exceptions import MovielensError
-from airflow_movielens.hooks import MovielensHook
+from airflow_movielens.hooks import MovielensHook, check_hook_params
 from airflow_movielens.triggers import MovielensRatingsTrigger
 
 
 class MovielensRatingsSensor(BaseSensorOperator):
     """Wait until ``[start_date, end_date)`` (UTC dates) holds at least one rating.
 
-    Each poke is a single ``limit=1`` request. Works in ``mode="poke"`` and ``mode="reschedule"``; with
-    ``deferrable=True`` the wait runs in the triggerer (:class:`MovielensRatingsTrigger`) and frees the
-    worker slot, bounded by the sensor's ``timeout``. An empty window (``start_date == end_date``, e.g.
-    from an Airflow 3 trigger timetable) is an immediate ``ValueError`` instead of a wait until timeout.
+    Each poke is a single ``limit=1`` request. Works in ``mode="poke"`` and ``mode="reschedule"``. With
+    ``deferrable=True`` it pokes once on the worker and returns at once if the ratings are there; only
+    otherwise it defers to the triggerer (:class:`MovielensRatingsTrigger`), freeing the worker slot,
+    bounded by the sensor's ``timeout``. An empty window (``start_date == end_date``, e.g. from an
+    Airflow 3 trigger timetable) is an immediate ``ValueError`` instead of a wait until timeout.
 
-    :param conn_id: the ``movielens`` connection.
+    :param conn_id: the ``movielens`` connection; templated.
     :param start_date: first day included; templated, default the run's data-interval start (UTC date).
         Stored as ``window_start`` (``start_date`` is ``BaseOperator``'s own field; a
         ``default_args["start_date"]`` never replaces the window).
     :param end_date: first day excluded; templated, default the data-interval end. Stored as ``window_end``.
-    :param deferrable: wait in the triggerer instead of a worker slot.
-    :param hook_params: extra keyword arguments for :class:`MovielensHook` when poking (timeouts, retries).
+    :param deferrable: after a negative first poke, wait in the triggerer instead of a worker slot.
+        ``None`` (the default): Airflow's ``[operators] default_deferrable``
+        (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE``, default off), the switch official providers
+        follow; read when the sensor is constructed, i.e. when the DAG file is parsed.
+    :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries), for the
+        pokes and, when deferred, for the trigger's checks. Checked at construction (a typo fails the
+        DAG parse); when deferrable they must be JSON values, so ``sleep`` is refused there.
     """
 
-    template_fields: Sequence[str] = ("window_start", "window_end")
+    template_fields: Sequence[str] = ("conn_id", "window_start", "window_end")
     ui_color = "#f4e6c9"
 
     def __init__(
@@ -46,7 +52,7 @@ class MovielensRatingsSensor(BaseSensorOperator):
         conn_id: str = MovielensHook.default_conn_name,
         start_date: DateLike = None,
         end_date: DateLike = None,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -55,8 +61,10 @@ class MovielensRatingsSensor(BaseSensorOperator):
         self.conn_id = conn_id
         self.window_start = window_argument(start_date, "start_date", default_args, DEFAULT_START_DATE)
         self.window_end = window_argument(end_date, "end_date", default_args, DEFAULT_END_DATE)
-        self.deferrable = deferrable
-        self.hook_params = dict(hook_params or {})
+        if deferrable is not None and not isinstance(deferrable, bool):
+            raise ValueError(f"deferrable must be True, False or None, got {deferrable!r}")
+        self.deferrable: bool = default_deferrable() if deferrable is None else deferrable
+        self.hook_params = check_hook_params(hook_params, for_triggerer=self.deferrable)
 
     def _window(self) -> tuple[str | None, str | None]:
         """The rendered window; an empty ``[d, d)`` window can never hold a rating, so it fails fast."""
@@ -76,12 +84,20 @@ class MovielensRatingsSensor(BaseSensorOperator):
         return found
 
     def execute(self, context: Context) -> Any:
+        """Poke (loop) as a classic sensor, or, deferrable, poke once and defer only if that was negative."""
         if not self.deferrable:
-            return super().execute(context)
+            return run_base_sensor_loop(self, context)
         start, end = self._window()
+        if self.poke(context):  # poke first: no trip through the triggerer when the ratings are there
+            self.log.info("The first poke found the ratings: not deferring")
+            return None
         self.defer(
             trigger=MovielensRatingsTrigger(
-                conn_id=self.conn_id, start_date=start, end_date=end, poke_interval=float(self.poke_interval)
+                conn_id=self.conn_id,
+                start_date=start,
+                end_date=end,
+                poke_interval=float(self.poke_interval),
+                hook_params=self.hook_params,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from airflow_movielens.compat import BaseTrigger, TriggerEvent
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import MovielensAPIError, MovielensError
-from airflow_movielens.hooks import MovielensHook
+from airflow_movielens.hooks import MovielensHook, check_hook_params
 
 # Indirection so tests can replace the wait between pokes without touching asyncio itself.
 _sleep = asyncio.sleep
@@ -36,6 +36,10 @@ class MovielensRatingsTrigger(BaseTrigger):
     :param start_date: first day included (``YYYY-MM-DD``, ``date`` or ``datetime``; stored as a string).
     :param end_date: first day excluded.
     :param poke_interval: seconds between negative checks.
+    :param hook_params: keyword arguments for the :class:`MovielensHook` of each check (``timeout``,
+        ``max_attempts``, backoff), as the sensor was given them. Serialised with the trigger, so they
+        must be JSON values: they are stored in their JSON form (a ``timeout`` pair as a list), and a
+        function such as ``sleep`` is a ``ValueError`` (it cannot reach the triggerer process).
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class MovielensRatingsTrigger(BaseTrigger):
         start_date: DateLike,
         end_date: DateLike,
         poke_interval: float = 60.0,
+        hook_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.conn_id = conn_id
@@ -55,6 +60,7 @@ class MovielensRatingsTrigger(BaseTrigger):
         ):
             raise ValueError(f"poke_interval must be a number of seconds >= 0, got {poke_interval!r}")
         self.poke_interval = float(poke_interval)
+        self.hook_params = check_hook_params(hook_params, for_triggerer=True)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -64,11 +70,12 @@ class MovielensRatingsTrigger(BaseTrigger):
                 "start_date": self.start_date,
                 "end_date": self.end_date,
                 "poke_interval": self.poke_interval,
+                "hook_params": self.hook_params,
             },
         )
 
     def _check(self) -> bool:
-        with MovielensHook(self.conn_id) as hook:
+        with MovielensHook(self.conn_id, **self.hook_params) as hook:
             return hook.has_ratings(self.start_date, self.end_date)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

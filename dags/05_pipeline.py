@@ -1,8 +1,8 @@
 """The daily pipeline: wait for the day's ratings, fetch them, rank the movies.
 
-* ``wait_for_ratings``: ``MovielensRatingsSensor``; deferrable (frees the worker, the triggerer polls)
-  when Airflow's ``[operators] default_deferrable`` is on
-  (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True``), else ``reschedule`` mode.
+* ``wait_for_ratings``: ``MovielensRatingsSensor``; ``reschedule`` mode, or, when Airflow's
+  ``[operators] default_deferrable`` is on (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True``; the sensor
+  reads it itself), deferrable: one poke on the worker, then the triggerer polls, freeing the worker.
 * ``fetch_ratings``: ``MovielensFetchRatingsOperator`` writes ``ratings/<day>.json`` atomically.
 * ``rank_movies``: ``MovielensRankMoviesOperator`` writes ``rankings/<day>.csv`` with the movie titles
   from the API's ``/movies``.
@@ -25,7 +25,6 @@ from movielens_common import (
     TAGS,
     daily_utc,
     data_path,
-    deferrable_default,
 )
 
 with DAG(
@@ -44,7 +43,6 @@ with DAG(
     wait_for_ratings = MovielensRatingsSensor(
         task_id="wait_for_ratings",
         conn_id=CONN_ID,
-        deferrable=deferrable_default(),
         mode="reschedule",
         poke_interval=dt.timedelta(minutes=10),
         timeout=dt.timedelta(hours=12),

@@ -26,12 +26,10 @@ if AIRFLOW_V3:
     from airflow.sdk import DAG
 
     try:
-        from airflow.sdk import CronDataIntervalTimetable, conf
-    except ImportError:  # Airflow 3.0 exports neither from the SDK yet
-        from airflow.configuration import conf
+        from airflow.sdk import CronDataIntervalTimetable
+    except ImportError:  # Airflow 3.0 does not export it from the SDK yet
         from airflow.timetables.interval import CronDataIntervalTimetable
 else:  # Airflow 2.11
-    from airflow.configuration import conf
     from airflow.models.dag import DAG
     from airflow.timetables.interval import CronDataIntervalTimetable
 
@@ -52,7 +50,6 @@ __all__ = [
     "daily_utc",
     "data_path",
     "data_root",
-    "deferrable_default",
 ]
 
 #: The Airflow connection every example uses (``AIRFLOW_CONN_MOVIELENS_DEFAULT`` or the metastore).
@@ -91,9 +88,3 @@ def data_root() -> str:
 def data_path(dag_id: str, kind: str, extension: str) -> str:
     """Templated path of one day's partition, e.g. ``<root>/05_pipeline/ratings/2019-01-31.json``."""
     return f"{data_root()}/{dag_id}/{kind}/{WINDOW_START}.{extension}"
-
-
-def deferrable_default() -> bool:
-    """Airflow's own switch for deferrable operators: ``[operators] default_deferrable``
-    (``AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True``)."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)

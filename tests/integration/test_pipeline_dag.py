@@ -11,7 +11,8 @@ covers whichever Airflow line the session runs on.
 What is checked: the run and its three tasks succeed; the day's ratings file equals the server's own
 listing of that UTC day, fetched directly; the ranking CSV equals ``rank_movies_by_rating`` of that
 listing with the titles from ``/movies``. Both sensor modes run: ``reschedule`` and deferrable
-(Airflow's ``[operators] default_deferrable``; ``dag.test`` runs the trigger in-process). The four
+(Airflow's ``[operators] default_deferrable``, which the sensor reads; it pokes first and, the day
+having ratings, returns without deferring; ``tests/integration/test_sensor.py`` defers). The four
 seed DAGs (``01_python`` to ``04_sensor``) run too, in one child, and must write the same listing.
 
 ``dag.test(logical_date=D)`` makes a *manual* run, whose data interval is the one that ends at ``D``
@@ -196,8 +197,10 @@ def test_pipeline_dag_test_writes_the_days_ratings_and_ranking(
     }
     assert dt.datetime.fromisoformat(result["data_interval_start"]).date() == day
     assert dt.datetime.fromisoformat(result["data_interval_end"]).date() == next_day
-    # dag.test logs this (both lines) when a deferred task's trigger runs in-process.
-    assert ("[DAG TEST] running trigger in line" in out) is deferrable
+    # Deferrable, the sensor pokes first: the day has ratings, so it returns without deferring
+    # (dag.test would log "[DAG TEST] running trigger in line" for a trigger run in-process).
+    assert ("The first poke found the ratings: not deferring" in out) is deferrable
+    assert "[DAG TEST] running trigger in line" not in out
 
     expected_ratings = _day_listing(direct_api, day)
     ratings_file = data_dir / DAG_ID / "ratings" / f"{day.isoformat()}.json"

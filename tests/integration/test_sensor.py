@@ -39,19 +39,59 @@ def test_poke_is_false_for_an_empty_day(movielens_conn, ratings_calendar):
     assert sensor(movielens_conn, day, ratings_calendar.next_day(day)).poke(context={}) is False
 
 
-def test_deferrable_sensor_defers_then_its_trigger_fires_on_the_live_server(movielens_conn, ratings_calendar):
+def test_deferrable_sensor_returns_without_deferring_when_the_first_poke_finds_ratings(
+    movielens_conn, ratings_calendar
+):
     day = ratings_calendar.busy_day
+    task = sensor(movielens_conn, day, ratings_calendar.next_day(day), deferrable=True, timeout=600)
+
+    assert task.execute(context={}) is None  # no TaskDeferred: the ratings were there
+
+
+def test_deferrable_sensor_defers_on_an_empty_day_and_its_trigger_polls_the_live_server(
+    movielens_conn, ratings_calendar, monkeypatch
+):
+    day = ratings_calendar.empty_day
     end = ratings_calendar.next_day(day)
-    task = sensor(movielens_conn, day, end, deferrable=True, poke_interval=5, timeout=600)
+    hook_params = {"timeout": (5.0, 30.0), "max_attempts": 2}
+    task = sensor(
+        movielens_conn, day, end, deferrable=True, poke_interval=5, timeout=600, hook_params=hook_params
+    )
 
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context={})
-    trigger = deferred.value.trigger
-    _, kwargs = trigger.serialize()
-    event = asyncio.run(first_event(MovielensRatingsTrigger(**json.loads(json.dumps(kwargs)))))
+    _, kwargs = deferred.value.trigger.serialize()
+    waits: list[float] = []
+
+    class StopWaiting(Exception):
+        pass
+
+    async def record_wait(seconds: float) -> None:
+        waits.append(seconds)
+        raise StopWaiting
+
+    monkeypatch.setattr(triggers_module, "_sleep", record_wait)
+    with pytest.raises(StopWaiting):  # as the triggerer rebuilds it: from the JSON of its kwargs
+        asyncio.run(first_event(MovielensRatingsTrigger(**json.loads(json.dumps(kwargs)))))
 
     assert deferred.value.method_name == "execute_complete"
-    assert kwargs == {"conn_id": movielens_conn, "start_date": day, "end_date": end, "poke_interval": 5.0}
+    assert kwargs == {
+        "conn_id": movielens_conn,
+        "start_date": day,
+        "end_date": end,
+        "poke_interval": 5.0,
+        "hook_params": {"timeout": [5.0, 30.0], "max_attempts": 2},
+    }
+    assert waits == [5.0], "one negative check on the live server, then one poke interval"
+
+
+def test_trigger_fires_on_the_live_server_and_the_sensor_resumes(movielens_conn, ratings_calendar):
+    day = ratings_calendar.busy_day
+    end = ratings_calendar.next_day(day)
+    task = sensor(movielens_conn, day, end, deferrable=True)
+
+    event = asyncio.run(first_event(MovielensRatingsTrigger(movielens_conn, day, end, poke_interval=5)))
+
     assert event == {"status": "success", "start_date": day, "end_date": end}
     assert task.execute_complete(context={}, event=event) is None
 

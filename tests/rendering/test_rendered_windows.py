@@ -236,6 +236,23 @@ def test_string_daily_schedule_renders_an_empty_window_on_airflow_3_and_is_flagg
     assert task.output_path == "/srv/pitfall/2019-01-31.json"
 
 
+@pytest.mark.parametrize(
+    ("task_id", "template", "rendered"),
+    [
+        ("wait_for_ratings", "movielens_{{ params.env }}", "movielens_staging"),
+        ("fetch_ratings", "{{ params.conn }}", "movielens_reporting"),
+        ("rank_movies", "{{ 'movielens_' ~ data_interval_start.strftime('%Y') }}", "movielens_2019"),
+    ],
+)
+def test_conn_id_is_rendered_from_params_and_the_run(task_id: str, template: str, rendered: str) -> None:
+    dag = load_dags(Path(__file__).resolve().parent / "templated_conn_dags")["conn_from_templates"]
+    assert dag.get_task(task_id).conn_id == template  # the DAG keeps the template as written
+
+    task = render_task(dag, task_id, dt.datetime(2019, 3, 14, tzinfo=UTC))
+
+    assert task.conn_id == rendered
+
+
 def test_a_date_that_is_not_a_scheduled_run_is_refused(example_dags: dict[str, Any]) -> None:
     with pytest.raises(LookupError, match="schedules no run"):
         render_task(example_dags["05_pipeline"], "fetch_ratings", dt.datetime(2019, 1, 31, 12, tzinfo=UTC))

@@ -1,17 +1,25 @@
-"""Test doubles for the provider's unit tests: a contract-following fake API, a recording sleep."""
+"""Test doubles for the provider's unit tests: a contract-following fake API, a recording sleep, a
+loopback server that stalls, and a task run the way Airflow's task runner calls ``execute``."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import pytest
 import requests
 import responses
+
+from airflow_movielens.compat import AIRFLOW_V3
 
 BASE_URL = "http://127.0.0.1:5000"
 PASSWORD = "s3cr3t-Pa55-w0rd"  # must never show up in logs or exception texts
@@ -74,6 +82,70 @@ class FakeRatingsAPI:
     def register(self, rsps: responses.RequestsMock, path: str = "/ratings") -> FakeRatingsAPI:
         rsps.add_callback(responses.GET, BASE_URL + path, callback=self)
         return self
+
+
+@dataclass
+class StallingServer:
+    """A real HTTP server on 127.0.0.1: answers the first requests from ``answers``, then stalls.
+
+    A stalled request is accepted and read but never answered (until the server stops, at most
+    ``stall_s`` later), so only a client-side read timeout ends it.
+    """
+
+    port: int
+    requests: list[str]
+
+
+@contextmanager
+def stalling_server(answers: list[dict[str, Any]], stall_s: float = 10.0) -> Iterator[StallingServer]:
+    """Run a :class:`StallingServer` in a thread for the ``with`` block; it stops by itself."""
+    release = threading.Event()
+    served: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.append(self.path)
+            if len(served) > len(answers):
+                release.wait(stall_s)
+                return
+            body = json.dumps(answers[len(served) - 1]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:  # keep the test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield StallingServer(port=server.server_address[1], requests=served)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def execute_as_the_task_runner(task: Any, context: dict[str, Any]) -> Any:
+    """Call ``task.execute`` through the installed Airflow's own task-running code, safeguard included.
+
+    Airflow 2.11: ``taskinstance._execute_task``, which hands ``execute`` the ExecutorSafeguard
+    sentinel (the task must belong to a DAG). Airflow 3: the task runner's ``_run_execute_callable``,
+    which sets the safeguard's tracker. Neither needs a metastore for a task returning ``None``.
+    """
+    if AIRFLOW_V3:
+        from airflow.sdk.execution_time.task_runner import _run_execute_callable
+
+        return _run_execute_callable(context, task.execute, task)
+    from airflow.models.taskinstance import _execute_task
+
+    ti = SimpleNamespace(task=task, next_method=None, next_kwargs=None, start_date=None)
+    return _execute_task(ti, context, task)
 
 
 @dataclass

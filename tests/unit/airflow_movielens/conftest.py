@@ -1,4 +1,5 @@
-"""Shared fixtures for the provider's unit tests: an env-var connection, mocked HTTP, log capture."""
+"""Shared fixtures for the provider's unit tests: an env-var connection, mocked HTTP, log capture,
+Airflow's ExecutorSafeguard switched on."""
 
 from __future__ import annotations
 
@@ -41,3 +42,19 @@ def logs(caplog: pytest.LogCaptureFixture) -> Iterator[LogCapture]:
             yield LogCapture(caplog, events)
     else:
         yield LogCapture(caplog, [])
+
+
+@pytest.fixture
+def executor_safeguard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow's ExecutorSafeguard as in production: unit-test mode (tests/conftest.py) turns it off.
+
+    It warns when an operator's ``execute`` runs outside a task. On Airflow 2.11 its per-thread record
+    of sentinels (which leaks one entry per task run) starts empty, so no earlier test hides a warning.
+    """
+    if AIRFLOW_V3:
+        from airflow.sdk.bases.operator import ExecutorSafeguard
+    else:
+        from airflow.models.baseoperator import ExecutorSafeguard
+
+        monkeypatch.setattr(ExecutorSafeguard._sentinel, "callers", {})
+    monkeypatch.setattr(ExecutorSafeguard, "test_mode", False)

@@ -68,7 +68,13 @@ def test_default_window_renders_data_interval_as_utc_dates():
     )
     op.render_template_fields(seoul)
     assert (op.window_start, op.window_end) == ("2024-02-29", "2024-03-01")
-    assert set(MovielensFetchRatingsOperator.template_fields) == {"window_start", "window_end", "output_path"}
+    assert set(MovielensFetchRatingsOperator.template_fields) == {
+        "conn_id",
+        "window_start",
+        "window_end",
+        "output_path",
+    }
+    assert set(MovielensRankMoviesOperator.template_fields) == {"conn_id", "input_path", "output_path"}
 
 
 def test_explicit_templates_render():
@@ -372,6 +378,40 @@ def test_invalid_arguments_fail_at_construction():
             rank_op("a", "b", min_ratings=bad)
     assert fetch_op("/tmp/x", batch_size=1).batch_size == 1
     assert fetch_op("/tmp/x").batch_size == 1000
+
+
+def test_hook_params_are_checked_at_construction():
+    with pytest.raises(
+        ValueError, match=r"^hook_params: unknown 'retries'; MovielensHook takes .*max_attempts"
+    ):
+        fetch_op("/tmp/x", hook_params={"retries": 3})
+    with pytest.raises(ValueError, match=r"^hook_params: unknown 'conn_id'"):
+        rank_op("a", "b", hook_params={"conn_id": "other"})  # the connection is the operator's conn_id
+    with pytest.raises(ValueError, match=r"^hook_params: backoff_max must be a number >= 0, got -1$"):
+        rank_op("a", "b", hook_params={"backoff_max": -1})
+    with pytest.raises(
+        ValueError, match=r"^hook_params must be a dict of MovielensHook arguments, got list$"
+    ):
+        fetch_op("/tmp/x", hook_params=[("timeout", 5)])
+    assert fetch_op("/tmp/x", hook_params={"timeout": [3, 9]}).hook_params == {"timeout": [3, 9]}
+
+
+def test_conn_id_is_templated_on_both_operators(monkeypatch, mocked, tmp_path):
+    set_connection(monkeypatch, "movielens_staging", host="127.0.0.1", port=5000)
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    FakeRatingsAPI([{"movieId": 1, "title": "One", "genres": ""}]).register(mocked, "/movies")
+    ctx = {**DAY, "params": {"conn": "movielens_staging"}}
+    fetch = fetch_op(tmp_path / "x.json", conn_id="{{ params.conn }}")
+    rank = rank_op(tmp_path / "x.json", tmp_path / "x.csv", min_ratings=1, conn_id="{{ params.conn }}")
+    assert (fetch.conn_id, rank.conn_id) == (
+        "{{ params.conn }}",
+        "{{ params.conn }}",
+    )  # untouched until rendered
+    assert run(fetch, ctx)["count"] == 1
+    run(rank, ctx)
+    assert (fetch.conn_id, rank.conn_id) == ("movielens_staging", "movielens_staging")
+    assert (tmp_path / "x.csv").read_text().splitlines()[1] == "1,0.5,1,One"
+    assert rank_op("a", "b").conn_id is None  # no conn_id: no titles, and rendering keeps None
 
 
 def test_default_args_end_date_does_not_replace_the_window():

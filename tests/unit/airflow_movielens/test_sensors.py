@@ -1,4 +1,5 @@
-"""MovielensRatingsSensor: poke, reschedule mode, deferral to the trigger and resumption."""
+"""MovielensRatingsSensor: poke, reschedule mode, poke-then-defer to the trigger and resumption, the
+``default_deferrable`` convention, hook_params checks, templated conn_id, and Airflow's safeguard."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from unittest import mock
 import pendulum
 import pytest
 import responses
-from _provider_fakes import BASE_URL, PASSWORD, Sleeps, set_connection
+from _provider_fakes import BASE_URL, PASSWORD, Sleeps, execute_as_the_task_runner, set_connection
 
 from airflow_movielens.compat import AIRFLOW_V3, DAG, TaskDeferred
 from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE
@@ -71,7 +72,7 @@ def test_window_defaults_and_default_args():
         op = MovielensRatingsSensor(task_id="wait")
     assert (op.window_start, op.window_end) == (DEFAULT_START_DATE, DEFAULT_END_DATE)
     assert (op.start_date, op.end_date) == (start, end)
-    assert set(op.template_fields) == {"window_start", "window_end"}
+    assert set(op.template_fields) == {"conn_id", "window_start", "window_end"}
     explicit = sensor(start_date="{{ data_interval_end.strftime('%Y-%m-%d') }}", end_date="2024-01-09")
     assert (explicit.window_start, explicit.window_end) == ("2024-01-02", "2024-01-09")
 
@@ -105,7 +106,8 @@ def test_reschedule_mode_releases_the_slot_until_ratings_exist(connection, mocke
     assert len(mocked.calls) == 2
 
 
-def test_deferrable_defers_to_trigger_with_timeout(connection, mocked):
+def test_deferrable_pokes_first_then_defers_to_trigger_with_timeout(connection, mocked):
+    answer(mocked, 0)
     op = sensor(deferrable=True, poke_interval=30, timeout=3600)
     with pytest.raises(TaskDeferred) as info:
         op.execute(ctx())
@@ -121,9 +123,130 @@ def test_deferrable_defers_to_trigger_with_timeout(connection, mocked):
         "start_date": "2024-01-01",
         "end_date": "2024-01-02",
         "poke_interval": 30.0,
+        "hook_params": {},
     }
     assert MovielensRatingsTrigger(**kwargs).serialize() == (classpath, kwargs)
-    assert len(mocked.calls) == 0  # the waiting happens in the triggerer
+    assert len(mocked.calls) == 1  # the one negative poke; the waiting happens in the triggerer
+
+
+def test_deferrable_returns_without_deferring_when_the_first_poke_finds_ratings(connection, mocked, logs):
+    answer(mocked, 2)
+    op = sensor(deferrable=True, poke_interval=30, timeout=3600)
+    assert op.execute(ctx()) is None  # no TaskDeferred raised
+    assert len(mocked.calls) == 1
+    assert mocked.calls[0].request.params["start_date"] == "2024-01-01"
+    assert "The first poke found the ratings: not deferring" in logs.messages
+
+
+def test_deferrable_first_poke_errors_propagate_without_deferring(connection, mocked):
+    mocked.add(responses.GET, RATINGS, status=401, json={"error": "bad credentials"})
+    with pytest.raises(MovielensAPIError, match="bad credentials"):
+        sensor(deferrable=True).execute(ctx())
+
+
+# -- [operators] default_deferrable ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("True", True), ("False", False), (None, False)])
+def test_deferrable_defaults_from_airflow_config(monkeypatch, setting, expected):
+    if setting is None:
+        monkeypatch.delenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+    assert sensor().deferrable is expected
+    assert sensor(deferrable=not expected).deferrable is (not expected)  # an explicit value wins
+
+
+def test_default_deferrable_is_read_at_construction(connection, mocked, monkeypatch):
+    answer(mocked, 0)
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    deferring = sensor()
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    classic = sensor()
+    assert (deferring.deferrable, classic.deferrable) == (True, False)
+    with pytest.raises(TaskDeferred):
+        deferring.execute(ctx())
+
+
+def test_deferrable_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"^deferrable must be True, False or None, got 'yes'$"):
+        sensor(deferrable="yes")
+
+
+# -- hook_params -----------------------------------------------------------------------------------
+
+
+def test_hook_params_typo_fails_at_construction():
+    with pytest.raises(
+        ValueError, match=r"^hook_params: unknown 'timout'; MovielensHook takes .*\btimeout\b"
+    ):
+        MovielensRatingsSensor(task_id="wait", hook_params={"timout": 5})
+    with pytest.raises(ValueError, match=r"^hook_params: max_attempts must be an integer >= 1, got 0$"):
+        MovielensRatingsSensor(task_id="wait", deferrable=True, hook_params={"max_attempts": 0})
+    with pytest.raises(ValueError, match=r"^hook_params: timeout must be .* got \[1, 2, 3\]$"):
+        MovielensRatingsSensor(task_id="wait", deferrable=True, hook_params={"timeout": (1, 2, 3)})
+
+
+def test_deferrable_refuses_a_sleep_function_in_hook_params():
+    with pytest.raises(ValueError, match=r"^hook_params 'sleep' \(Sleeps\) cannot be sent to the triggerer"):
+        MovielensRatingsSensor(task_id="wait", deferrable=True, hook_params={"sleep": Sleeps()})
+    classic = MovielensRatingsSensor(task_id="wait", deferrable=False, hook_params={"sleep": Sleeps()})
+    assert set(classic.hook_params) == {"sleep"}  # a classic sensor pokes in the worker: fine there
+
+
+def test_deferrable_hook_params_reach_the_trigger_in_json_form(connection, mocked):
+    answer(mocked, 0)
+    params = {"timeout": (2.0, 7.5), "max_attempts": 2}
+    op = sensor(deferrable=True, hook_params=params)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(ctx())
+    _, kwargs = info.value.trigger.serialize()
+    assert kwargs["hook_params"] == {"timeout": [2.0, 7.5], "max_attempts": 2}
+    assert params == {"timeout": (2.0, 7.5), "max_attempts": 2}  # the caller's dict is left alone
+
+
+# -- templated conn_id -----------------------------------------------------------------------------
+
+
+def test_conn_id_is_templated(monkeypatch, mocked):
+    set_connection(monkeypatch, "movielens_staging", host="127.0.0.1", port=5000)
+    answer(mocked, 1)
+    op = MovielensRatingsSensor(
+        task_id="wait", conn_id="movielens_{{ params.env }}", hook_params={"max_attempts": 1}
+    )
+    assert op.conn_id == "movielens_{{ params.env }}"  # left as given until rendered
+    context = ctx(params={"env": "staging"})
+    op.render_template_fields(context)
+    assert op.conn_id == "movielens_staging"
+    assert op.poke(context) is True
+    assert len(mocked.calls) == 1
+
+
+# -- Airflow's ExecutorSafeguard ---------------------------------------------------------------------
+
+
+def _safeguard_warnings(logs) -> list[str]:
+    return [m for m in logs.messages if "MovielensRatingsSensor.execute cannot be called outside" in m]
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["classic", "deferrable"])
+def test_a_task_run_logs_no_safeguard_warning(connection, mocked, logs, executor_safeguard, deferrable):
+    answer(mocked, 1)
+    with DAG("safeguard", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=timezone.utc)):
+        op = MovielensRatingsSensor(task_id="wait", deferrable=deferrable, poke_interval=0)
+    op.render_template_fields(ctx())
+    assert execute_as_the_task_runner(op, ctx()) is None
+    assert _safeguard_warnings(logs) == []
+    assert "Found ratings for [2024-01-01, 2024-01-02)" in logs.messages
+    assert len(mocked.calls) == 1
+
+
+def test_the_safeguard_still_flags_execute_called_outside_a_task(
+    connection, mocked, logs, executor_safeguard
+):
+    answer(mocked, 1)
+    assert sensor().execute(ctx()) is None
+    assert len(_safeguard_warnings(logs)) == 1  # once, by the sensor's own execute (not again nested)
 
 
 def test_deferrable_rejects_invalid_window_before_deferring():

@@ -1,15 +1,20 @@
-"""MovielensRatingsTrigger: serialisation and the async run loop (HTTP mocked, sleep patched)."""
+"""MovielensRatingsTrigger: serialisation (hook_params included) and the async run loop (HTTP mocked,
+or a stalling loopback server for timeouts; sleep patched)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 
+import pendulum
 import pytest
 import responses
-from _provider_fakes import BASE_URL, PASSWORD
+from _provider_fakes import BASE_URL, PASSWORD, Sleeps, set_connection, stalling_server
 
 import airflow_movielens.triggers as triggers_module
+from airflow_movielens.compat import TaskDeferred
+from airflow_movielens.sensors import MovielensRatingsSensor
 from airflow_movielens.triggers import MovielensRatingsTrigger
 
 RATINGS = BASE_URL + "/ratings"
@@ -50,13 +55,60 @@ def make(**kwargs):
     return MovielensRatingsTrigger(**kwargs)
 
 
-def test_serialize_round_trips_as_json():
-    trigger = make(poke_interval=15)
+@pytest.mark.parametrize(
+    "hook_params",
+    [None, {"timeout": (3.0, 0.5), "max_attempts": 2, "backoff_base": 0.1}],
+    ids=["no-hook-params", "hook-params"],
+)
+def test_serialize_round_trips_as_json(hook_params):
+    trigger = make(poke_interval=15, hook_params=hook_params)
     classpath, kwargs = trigger.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs
     module, _, name = classpath.rpartition(".")
     cls = getattr(__import__(module, fromlist=[name]), name)
-    assert cls(**kwargs).serialize() == (classpath, kwargs)
+    rebuilt = cls(**json.loads(json.dumps(kwargs)))  # as the triggerer rebuilds it
+    assert rebuilt.serialize() == (classpath, kwargs)
+    assert rebuilt.hook_params == kwargs["hook_params"] == json.loads(json.dumps(hook_params or {}))
+
+
+def test_hook_params_are_checked_and_must_cross_into_the_triggerer():
+    with pytest.raises(ValueError, match=r"^hook_params 'sleep' \(Sleeps\) cannot be sent to the triggerer"):
+        make(hook_params={"sleep": Sleeps()})
+    with pytest.raises(ValueError, match=r"^hook_params: unknown 'read_timeout'"):
+        make(hook_params={"read_timeout": 5})
+    assert make(hook_params={"timeout": 4}).hook_params == {"timeout": 4}
+
+
+def test_hook_params_timeout_fires_in_the_trigger_against_a_stalling_server(monkeypatch, waits):
+    # The sensor's first poke gets "no ratings yet"; every later request is accepted and never answered.
+    with stalling_server([envelope(0)]) as server:
+        set_connection(monkeypatch, "stalling", host="127.0.0.1", port=server.port)
+        op = MovielensRatingsSensor(
+            task_id="wait",
+            conn_id="stalling",
+            deferrable=True,
+            hook_params={"timeout": (2.0, 0.3), "max_attempts": 1},
+        )
+        context = {
+            "data_interval_start": pendulum.datetime(2024, 1, 1, tz="UTC"),
+            "data_interval_end": pendulum.datetime(2024, 1, 2, tz="UTC"),
+        }
+        op.render_template_fields(context)
+        with pytest.raises(TaskDeferred) as info:
+            op.execute(context)
+        _, kwargs = info.value.trigger.serialize()
+        trigger = MovielensRatingsTrigger(**json.loads(json.dumps(kwargs)))  # as the triggerer does
+
+        started = time.monotonic()
+        (event,) = events(trigger)
+        elapsed = time.monotonic() - started
+
+    assert len(server.requests) == 2  # the sensor's poke, then the trigger's one attempt
+    assert event["status"] == "error"
+    assert "Timeout" in event["message"]
+    assert "read 0.3 s" in event["message"]  # the sensor's hook_params, not the hook's 60 s default
+    assert elapsed < 5  # well under the default read timeout: bounded by the 0.3 s given
+    assert waits == []
 
 
 def test_dates_are_normalised_and_validated():
