@@ -47,7 +47,8 @@ class FakeRatingsAPI:
     """A contract-following /ratings endpoint over a list of records, with knobs for misbehaviour."""
 
     records: list[dict[str, Any]]
-    max_limit: int | None = None  # clamp (echoed in the envelope) above this page size
+    max_limit: int | None = None  # clamp above this page size
+    echo_limit: bool = True  # echo the clamped limit; False echoes the requested one (a silent clamp)
     reject_limit_above: int | None = None  # answer 400 naming `limit` above this page size
     send_max_limit: bool = True
     requests: list[dict[str, str]] = field(default_factory=list)
@@ -65,10 +66,10 @@ class FakeRatingsAPI:
             if self.send_max_limit:
                 body["max_limit"] = self.reject_limit_above
             return 400, {}, json.dumps(body)
-        if self.max_limit is not None:
-            limit = min(limit, self.max_limit)
-        page = self.records[offset : offset + limit]
-        envelope = {"result": page, "offset": offset, "limit": limit, "total": len(self.records)}
+        served = limit if self.max_limit is None else min(limit, self.max_limit)
+        page = self.records[offset : offset + served]
+        echoed = served if self.echo_limit else limit
+        envelope = {"result": page, "offset": offset, "limit": echoed, "total": len(self.records)}
         return 200, {"Content-Type": "application/json"}, json.dumps(envelope)
 
     def register(self, rsps: responses.RequestsMock, path: str = "/ratings") -> FakeRatingsAPI:
