@@ -66,9 +66,9 @@ class MovielensFetchRatingsOperator(BaseOperator):
         Stored as ``window_start`` because ``start_date`` is ``BaseOperator``'s own scheduling field.
     :param end_date: first day excluded; templated, default the data-interval end. Stored as ``window_end``.
     :param batch_size: records requested per page (the server may cap it); ``None`` (the default)
-        lets the hook grow the page size from 1,000 towards 100,000 records or the server's cap, which
+        lets the hook grow the page size from 1,000 towards 20,000 records or the server's cap, which
         fetches a large window about as fast as one request would while holding at most one page
-        (about 40 MB at 100,000 ratings) in memory. See :meth:`MovielensHook.get_ratings`.
+        (about 8 MB at 20,000 ratings) in memory. See :meth:`MovielensHook.get_ratings`.
     :param output_format: ``json`` (one JSON array, as the seed writes) or ``jsonl`` (one object per line).
     :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries).
     :param allow_empty_window: write an empty partition for an empty ``[d, d)`` window

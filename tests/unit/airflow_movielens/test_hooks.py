@@ -808,11 +808,11 @@ def requested(api: FakeRatingsAPI) -> list[tuple[int, int]]:
 
 def test_adaptive_paging_defaults_are_documented():
     assert (hooks_module.ADAPTIVE_FIRST_PAGE, hooks_module.ADAPTIVE_GROWTH) == (1_000, 4)
-    assert hooks_module.ADAPTIVE_MAX_PAGE == 100_000
+    assert hooks_module.ADAPTIVE_MAX_PAGE == 20_000
 
 
 def test_default_grows_the_page_size_up_to_the_cap(connection, mocked, sleeps):
-    listing = Listing(300_000)
+    listing = Listing(65_000)
     api = FakeRatingsAPI(listing).register(mocked)  # accepts any limit: only the hook's cap applies
     with make_hook(sleeps) as hook:
         pages = list(hook.iter_ratings_pages())
@@ -820,10 +820,9 @@ def test_default_grows_the_page_size_up_to_the_cap(connection, mocked, sleeps):
         (0, 1_000),
         (1_000, 4_000),
         (5_000, 16_000),
-        (21_000, 64_000),
-        (85_000, 100_000),  # 256,000 would be next: the cap bounds the page held in memory
-        (185_000, 100_000),
-        (285_000, 15_000),  # the last page asks for what is left, no more
+        (21_000, 20_000),  # 64,000 would be next: the cap bounds the page held in memory
+        (41_000, 20_000),
+        (61_000, 4_000),  # the last page asks for what is left, no more
     ]
     assert [len(p.records) for p in pages] == [limit for _, limit in requested(api)]
     records = [r for p in pages for r in p.records]
