@@ -479,7 +479,8 @@ class MovielensHook(BaseHook):
                     new_limit = exc.max_limit
                 else:
                     new_limit = max(1, asked // 2)
-                self.log.warning(
+                # Growing pages reach any server's cap by design: expected, so not a warning then.
+                (self.log.info if adaptive else self.log.warning)(
                     "The server rejected limit=%d (%s); continuing with limit=%d",
                     asked,
                     exc.message,

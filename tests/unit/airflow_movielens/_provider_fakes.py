@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,13 @@ class LogCapture:
     def messages(self) -> list[str]:
         stdlib = [record.getMessage() for record in self.caplog.records]
         return stdlib + [str(event.get("event", "")) for event in self.events]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The messages logged at WARNING or above."""
+        loud = {"warning", "error", "critical", "exception"}
+        stdlib = [r.getMessage() for r in self.caplog.records if r.levelno >= logging.WARNING]
+        return stdlib + [str(e.get("event", "")) for e in self.events if e.get("log_level") in loud]
 
     @property
     def text(self) -> str:
