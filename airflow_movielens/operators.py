@@ -18,7 +18,7 @@ from airflow_movielens.dates import (
     window_argument,
 )
 from airflow_movielens.exceptions import MovielensError
-from airflow_movielens.hooks import MovielensHook, check_hook_params
+from airflow_movielens.hooks import MovielensHook, check_batch_size, check_hook_params
 from airflow_movielens.ranking import rank_movies_by_rating
 from airflow_movielens.storage import atomic_writer, read_bytes
 
@@ -65,7 +65,10 @@ class MovielensFetchRatingsOperator(BaseOperator):
     :param start_date: first day included; templated, default the run's data-interval start (UTC date).
         Stored as ``window_start`` because ``start_date`` is ``BaseOperator``'s own scheduling field.
     :param end_date: first day excluded; templated, default the data-interval end. Stored as ``window_end``.
-    :param batch_size: records requested per page (the server may cap it).
+    :param batch_size: records requested per page (the server may cap it); ``None`` (the default)
+        lets the hook grow the page size from 1,000 towards 20,000 records or the server's cap, which
+        fetches a large window about as fast as one request would while holding at most one page
+        (about 8 MB at 20,000 ratings) in memory. See :meth:`MovielensHook.get_ratings`.
     :param output_format: ``json`` (one JSON array, as the seed writes) or ``jsonl`` (one object per line).
     :param hook_params: extra keyword arguments for :class:`MovielensHook` (timeouts, retries); checked
         at construction, so a misspelt one fails the DAG parse.
@@ -87,7 +90,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
         conn_id: str = MovielensHook.default_conn_name,
         start_date: DateLike = None,
         end_date: DateLike = None,
-        batch_size: int = 1000,
+        batch_size: int | None = None,
         output_format: OutputFormat = "json",
         hook_params: dict[str, Any] | None = None,
         allow_empty_window: bool = False,
@@ -96,8 +99,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
         default_args = kwargs.get("default_args")
         super().__init__(**kwargs)
         _check_format("output_format", output_format)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        check_batch_size(batch_size)
         self.conn_id = conn_id
         self.output_path = output_path
         self.window_start = window_argument(start_date, "start_date", default_args, DEFAULT_START_DATE)

@@ -1,14 +1,16 @@
 """Hook section: records per second fetching one large window, next to the seed loop and a lower bound.
 
-One reference server (started with ``--max-limit`` at least the window's size) answers all three:
+One reference server (started with ``--max-limit`` at least the window's size) answers all of them:
 
-* ``MovielensHook.get_ratings`` for each batch size;
+* ``MovielensHook.get_ratings`` with its default (``batch_size=None``: pages that grow towards the
+  hook's cap) and with each explicit batch size;
 * the seed's naive loop (``bench.seed_client.naive_ratings``) for the same batch sizes;
 * the lower bound: a single request returning the whole window, read with ``http.client`` in
   one call and decoded with orjson (the leanest client at hand): no paging, no validation.
 
-Every repetition runs all of them back to back; the hook-to-lower-bound ratio is taken per
-repetition at that repetition's best batch size, and the figure is the median over repetitions.
+Every repetition runs all of them back to back; every hook-to-lower-bound ratio is taken per
+repetition (the default's from a pair measured back to back, in alternating order), and each figure
+is the median over repetitions.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def connection_env(base_url: str) -> str:
     )
 
 
-def _hook_fetch(start: str, end: str, batch: int) -> int:
+def _hook_fetch(start: str, end: str, batch: int | None) -> int:
+    """Fetch the window with ``MovielensHook.get_ratings``; ``batch=None`` is the hook's default."""
     from airflow_movielens.hooks import MovielensHook
 
     count = 0
@@ -57,6 +60,14 @@ def _hook_fetch(start: str, end: str, batch: int) -> int:
         for _ in hook.get_ratings(start_date=start, end_date=end, batch_size=batch):
             count += 1
     return count
+
+
+def _default_pages(start: str, end: str) -> list[int]:
+    """The page sizes the hook's default path gets for the window (also the warm-up)."""
+    from airflow_movielens.hooks import MovielensHook
+
+    with MovielensHook("movielens_default") as hook:
+        return [len(page.records) for page in hook.iter_ratings_pages(start_date=start, end_date=end)]
 
 
 def _naive_fetch(base_url: str, start: str, end: str, batch: int) -> int:
@@ -117,8 +128,22 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
         os.environ["AIRFLOW_CONN_MOVIELENS_DEFAULT"] = connection_env(server.base_url)
         try:
             _hook_fetch(start_s, end_s, max(profile.hook_batch_sizes))  # warm-up (imports, pages)
-            for _ in bounded(profile.hook_reps, profile.hook_seconds):
+            default_pages = _default_pages(start_s, end_s)
+            if sum(default_pages) != total:
+                mismatches.append(f"hook default (pages): {sum(default_pages)} != {total}")
+            for index in bounded(profile.hook_reps, profile.hook_seconds):
                 rep: dict[str, Any] = {"hook": {}, "naive": {}}
+                # The default and the single request back to back, alternating which goes first, so
+                # their ratio (the default's target) is not skewed by drifting load on a shared machine.
+                pair = [
+                    ("default", _hook_fetch, (start_s, end_s, None)),
+                    ("one_request", _one_request, (server.base_url, start_s, end_s, total)),
+                ]
+                for kind, fn, args in pair if index % 2 == 0 else pair[::-1]:
+                    seconds, count = _timed(fn, *args)
+                    if count != total:
+                        mismatches.append(f"{kind}: {count} != {total}")
+                    rep[kind] = seconds
                 for batch in profile.hook_batch_sizes:
                     for kind, fn, args in (
                         ("hook", _hook_fetch, (start_s, end_s, batch)),
@@ -128,11 +153,10 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
                         if count != total:
                             mismatches.append(f"{kind} batch {batch}: {count} != {total}")
                         rep[kind][str(batch)] = seconds
-                seconds, count = _timed(_one_request, server.base_url, start_s, end_s, total)
-                if count != total:
-                    mismatches.append(f"one request: {count} != {total}")
-                rep["one_request"] = seconds
-                rep["hook_vs_bound"] = min(rep["hook"].values()) / seconds
+                bound = rep["one_request"]
+                rep["default_vs_bound"] = rep["default"] / bound
+                rep["batch_vs_bound"] = {b: t / bound for b, t in rep["hook"].items()}
+                rep["hook_vs_bound"] = min(rep["hook"].values()) / bound
                 reps.append(rep)
         finally:
             if old_conn is None:
@@ -144,9 +168,15 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
         return total / median([r[kind][str(batch)] for r in reps])
 
     batches = {
-        str(b): {"hook_rps": rps("hook", b), "naive_rps": rps("naive", b)} for b in profile.hook_batch_sizes
+        str(b): {
+            "hook_rps": rps("hook", b),
+            "naive_rps": rps("naive", b),
+            "vs_one_request": median([r["batch_vs_bound"][str(b)] for r in reps]),
+        }
+        for b in profile.hook_batch_sizes
     }
     best = max(profile.hook_batch_sizes, key=lambda b: batches[str(b)]["hook_rps"])
+    default_vs_bound = median([r["default_vs_bound"] for r in reps])
     return {
         "size": profile.hook_size,
         "window": {"start": start_s, "end": end_s, "total": total},
@@ -155,6 +185,13 @@ def run(datasets: Datasets, logs: Path, profile: Profile) -> dict[str, Any]:
         "one_request_rps": total / median([r["one_request"] for r in reps]),
         "best_batch": best,
         "hook_vs_bound": median([r["hook_vs_bound"] for r in reps]),
+        "default": {
+            "hook_rps": total / median([r["default"] for r in reps]),
+            "vs_one_request": default_vs_bound,
+            "pages": default_pages,
+        },
+        "default_vs_bound": default_vs_bound,
+        "ratios_by_repetition": [{"default": r["default_vs_bound"], **r["batch_vs_bound"]} for r in reps],
         "repetitions": len(reps),
         "mismatches": mismatches,
         "seconds": time.perf_counter() - started,

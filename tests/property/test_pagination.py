@@ -6,7 +6,8 @@ from 0, page sizes from 1, servers that clamp ``limit`` (echoing it or not) or r
 refused connections, truncated bodies), and misbehaviour: the data changing mid-fetch, over-long or
 empty pages, a page that repeats the previous page's last record. The hook (with retries and an
 injected sleep) must then either return exactly the listing, in order, or raise one of the documented
-errors; it must never lose or duplicate records silently.
+errors; it must never lose or duplicate records silently. Adaptive paging (``batch_size=None``), with its
+first page, growth and cap scaled down to the simulated datasets, is held to the same exactness.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -21,6 +23,7 @@ import responses
 from hypothesis import currently_in_test_context, given, note
 from hypothesis import strategies as st
 
+from airflow_movielens import hooks
 from airflow_movielens.exceptions import (
     MovielensAPIError,
     MovielensConnectionError,
@@ -70,6 +73,7 @@ class SimulatedServer:
     mutation: tuple[int, str, tuple[int, int, int], int] | None = None  # (call, kind, key, position)
     calls: int = 0
     first_page_call: int | None = None  # the first call answered with a page of data
+    answered: list[tuple[int, int, int]] = field(default_factory=list)  # (offset, limit, status) per answer
     log: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -108,6 +112,7 @@ class SimulatedServer:
             }
             if self.send_max_limit:
                 body["max_limit"] = self.reject_above
+            self.answered.append((offset, limit, 400))
             return 400, {}, json.dumps(body)
         effective = min(limit, self.max_limit) if self.max_limit is not None else limit
         data = self.current
@@ -123,6 +128,7 @@ class SimulatedServer:
             self.log.append(f"  misbehaviour {quirk}")
         if self.first_page_call is None:
             self.first_page_call = call
+        self.answered.append((offset, limit, 200))
         envelope = {
             "result": data[start : start + size],
             "offset": offset,
@@ -137,7 +143,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def fetch(server: SimulatedServer, batch_size: int) -> tuple[list[Record] | Exception, Sleeps]:
+def fetch(server: SimulatedServer, batch_size: int | None) -> tuple[list[Record] | Exception, Sleeps]:
     sleeps = Sleeps()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.add_callback(responses.GET, URL, callback=server)
@@ -269,3 +275,44 @@ def test_total_changing_mid_fetch_is_reported(dataset, batch_size, data):
     result, _ = fetch(server, batch_size)
     assert isinstance(result, MovielensDataChangedError)
     assert "total changed" in str(result)
+
+
+SERVER_STYLES = ("accept", "clamp_echo", "clamp_silent", "reject_max_limit", "reject_no_max_limit")
+
+
+@given(
+    dataset=datasets,
+    first=st.integers(1, 6),
+    growth=st.integers(2, 4),
+    cap=st.integers(1, 40),
+    style=st.sampled_from(SERVER_STYLES),
+    server_cap=st.integers(1, 30),
+    faults=fault_maps,
+)
+def test_adaptive_paging_returns_exactly_the_listing(dataset, first, growth, cap, style, server_cap, faults):
+    """The default page size grows, meets any server cap (echoed, silent or a 400) and loses nothing."""
+    server = SimulatedServer(
+        dataset,
+        max_limit=server_cap if style.startswith("clamp") else None,
+        echo_limit=style != "clamp_silent",
+        reject_above=server_cap if style.startswith("reject") else None,
+        send_max_limit=style == "reject_max_limit",
+        faults=faults,
+    )
+    scaled = {"ADAPTIVE_FIRST_PAGE": min(first, cap), "ADAPTIVE_GROWTH": growth, "ADAPTIVE_MAX_PAGE": cap}
+    with mock.patch.multiple(hooks, **scaled):
+        result, _ = fetch(server, None)
+    if longest_fault_run(faults) >= MAX_ATTEMPTS and isinstance(result, Exception):
+        assert isinstance(result, (MovielensAPIError, MovielensConnectionError, MovielensResponseError))
+        return
+    assert result == dataset
+    limits = [limit for _, limit, _ in server.answered]
+    assert all(limit <= cap for limit in limits)  # the cap bounds every page held in memory
+    offsets = [offset for offset, _, status in server.answered if status == 200]
+    assert offsets == sorted(offsets)  # never back: no record asked for twice
+    over = {(offset, limit) for offset, limit, _ in server.answered if limit > server_cap}
+    if style in ("clamp_echo", "reject_max_limit"):
+        assert len(over) <= 1  # the server's cap is learnt from its first answer above it
+    if style.startswith("reject"):
+        rejected = [limit for _, limit, status in server.answered if status == 400]
+        assert rejected == sorted(set(rejected), reverse=True)  # a refused limit is never asked again

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -55,7 +56,8 @@ class FakeRatingsAPI:
     """A contract-following /ratings endpoint over a list of records, with knobs for misbehaviour."""
 
     records: list[dict[str, Any]]
-    max_limit: int | None = None  # clamp (echoed in the envelope) above this page size
+    max_limit: int | None = None  # clamp above this page size
+    echo_limit: bool = True  # echo the clamped limit; False echoes the requested one (a silent clamp)
     reject_limit_above: int | None = None  # answer 400 naming `limit` above this page size
     send_max_limit: bool = True
     requests: list[dict[str, str]] = field(default_factory=list)
@@ -73,10 +75,10 @@ class FakeRatingsAPI:
             if self.send_max_limit:
                 body["max_limit"] = self.reject_limit_above
             return 400, {}, json.dumps(body)
-        if self.max_limit is not None:
-            limit = min(limit, self.max_limit)
-        page = self.records[offset : offset + limit]
-        envelope = {"result": page, "offset": offset, "limit": limit, "total": len(self.records)}
+        served = limit if self.max_limit is None else min(limit, self.max_limit)
+        page = self.records[offset : offset + served]
+        echoed = served if self.echo_limit else limit
+        envelope = {"result": page, "offset": offset, "limit": echoed, "total": len(self.records)}
         return 200, {"Content-Type": "application/json"}, json.dumps(envelope)
 
     def register(self, rsps: responses.RequestsMock, path: str = "/ratings") -> FakeRatingsAPI:
@@ -159,6 +161,13 @@ class LogCapture:
     def messages(self) -> list[str]:
         stdlib = [record.getMessage() for record in self.caplog.records]
         return stdlib + [str(event.get("event", "")) for event in self.events]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The messages logged at WARNING or above."""
+        loud = {"warning", "error", "critical", "exception"}
+        stdlib = [r.getMessage() for r in self.caplog.records if r.levelno >= logging.WARNING]
+        return stdlib + [str(e.get("event", "")) for e in self.events if e.get("log_level") in loud]
 
     @property
     def text(self) -> str:

@@ -13,6 +13,7 @@ import requests
 import responses
 from _provider_fakes import BASE_URL, LOGIN, PASSWORD, FakeRatingsAPI, Sleeps, rating, set_connection
 
+from airflow_movielens import hooks as hooks_module
 from airflow_movielens.exceptions import (
     MovielensAPIError,
     MovielensConnectionError,
@@ -113,7 +114,7 @@ def test_unbounded_window_sends_no_date_params(connection, mocked, sleeps):
     api = FakeRatingsAPI([rating(0)]).register(mocked)
     with make_hook(sleeps) as hook:
         assert list(hook.get_ratings()) == [rating(0)]
-    assert api.requests == [{"offset": "0", "limit": "100"}]
+    assert api.requests == [{"offset": "0", "limit": "1000"}]
 
 
 def test_timeouts_are_passed_to_requests(connection, mocked, sleeps):
@@ -605,7 +606,7 @@ def test_default_page_sizes(connection, mocked, sleeps):
     with make_hook(sleeps) as hook:
         list(hook.iter_ratings_pages())
         list(hook.get_movies())
-    assert ratings.requests[0]["limit"] == "100"
+    assert ratings.requests[0]["limit"] == "1000"
     assert movies.requests[0]["limit"] == "1000"
 
 
@@ -669,7 +670,7 @@ def test_userinfo_in_host_never_reaches_urls(monkeypatch, mocked, sleeps):
     mocked.add(responses.GET, RATINGS, status=404, json={"error": "gone"})
     with make_hook(sleeps) as hook, pytest.raises(MovielensAPIError) as info:
         list(hook.get_ratings())
-    assert info.value.url == f"{RATINGS}?offset=0&limit=100"
+    assert info.value.url == f"{RATINGS}?offset=0&limit=1000"
 
 
 def test_has_ratings_malformed_answer_names_the_url(connection, mocked, sleeps):
@@ -777,6 +778,155 @@ def test_max_limit_not_below_the_request_halves(connection, mocked, sleeps):
     assert mocked.calls[1].request.params["limit"] == "4"
 
 
+# -- adaptive page size (batch_size=None, the default) ---------------------------------------------
+
+
+class Listing:
+    """``n`` synthetic ratings, made only when sliced: a listing large enough to reach the page cap."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        return [rating(i) for i in range(*window.indices(self.n))]
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Adaptive paging scaled down (first page 2, x4, cap 100) so a test's listing stays small."""
+    monkeypatch.setattr(hooks_module, "ADAPTIVE_FIRST_PAGE", 2)
+    monkeypatch.setattr(hooks_module, "ADAPTIVE_GROWTH", 4)
+    monkeypatch.setattr(hooks_module, "ADAPTIVE_MAX_PAGE", 100)
+
+
+def requested(api: FakeRatingsAPI) -> list[tuple[int, int]]:
+    return [(int(q["offset"]), int(q["limit"])) for q in api.requests]
+
+
+def test_adaptive_paging_defaults_are_documented():
+    assert (hooks_module.ADAPTIVE_FIRST_PAGE, hooks_module.ADAPTIVE_GROWTH) == (1_000, 4)
+    assert hooks_module.ADAPTIVE_MAX_PAGE == 20_000
+
+
+def test_default_grows_the_page_size_up_to_the_cap(connection, mocked, sleeps):
+    listing = Listing(65_000)
+    api = FakeRatingsAPI(listing).register(mocked)  # accepts any limit: only the hook's cap applies
+    with make_hook(sleeps) as hook:
+        pages = list(hook.iter_ratings_pages())
+    assert requested(api) == [
+        (0, 1_000),
+        (1_000, 4_000),
+        (5_000, 16_000),
+        (21_000, 20_000),  # 64,000 would be next: the cap bounds the page held in memory
+        (41_000, 20_000),
+        (61_000, 4_000),  # the last page asks for what is left, no more
+    ]
+    assert [len(p.records) for p in pages] == [limit for _, limit in requested(api)]
+    records = [r for p in pages for r in p.records]
+    assert records == listing[0 : len(listing)]
+
+
+def test_default_applies_to_movies_too(connection, mocked, sleeps, small_pages):
+    movies = [{"movieId": i, "title": f"Movie {i}", "genres": "Drama"} for i in range(1, 31)]
+    api = FakeRatingsAPI(movies).register(mocked, "/movies")
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_movies()) == movies
+    assert requested(api) == [(0, 2), (2, 8), (10, 20)]
+
+
+def test_small_window_is_one_small_request(connection, mocked, sleeps):
+    data = [rating(i) for i in range(5)]
+    api = FakeRatingsAPI(data).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == data
+    assert requested(api) == [(0, 1_000)]
+
+
+def test_echoed_cap_stops_the_growth(connection, mocked, sleeps, logs, small_pages):
+    data = [rating(i) for i in range(60)]
+    api = FakeRatingsAPI(data, max_limit=12).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == data
+    # 2, 8, then 32 is clamped to 12 (echoed): never more than 12 again; the last asks for the rest.
+    assert requested(api) == [(0, 2), (2, 8), (10, 32), (22, 12), (34, 12), (46, 12), (58, 2)]
+    assert "The server caps the page size at 12 (asked for 32)" in logs.messages
+
+
+def test_silent_clamp_freezes_the_growth(connection, mocked, sleeps, small_pages):
+    data = [rating(i) for i in range(60)]
+    api = FakeRatingsAPI(data, max_limit=12, echo_limit=False).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == data
+    # The short page at 32 (12 served, no echo) stops the growth; offsets follow the records served.
+    assert requested(api) == [(0, 2), (2, 8), (10, 32), (22, 32), (34, 26), (46, 14), (58, 2)]
+
+
+@pytest.mark.parametrize(
+    ("send_max_limit", "settled"),
+    [(True, 20), (False, 16)],  # max_limit named: used as is; not named: the rejected 32 halved
+)
+def test_400_about_limit_settles_without_losing_or_repeating(
+    connection, mocked, sleeps, logs, small_pages, send_max_limit, settled
+):
+    data = [rating(i) for i in range(70)]
+    api = FakeRatingsAPI(data, reject_limit_above=20, send_max_limit=send_max_limit).register(mocked)
+    with make_hook(sleeps) as hook:
+        pages = list(hook.iter_ratings_pages())
+    assert [r for p in pages for r in p.records] == data
+    assert [p.offset for p in pages] == [0, 2, *range(10, 70, settled)]  # contiguous: no gap, no repeat
+    limits = [limit for _, limit in requested(api)]
+    assert limits[:4] == [2, 8, 32, settled]  # rejected once, then settled: 32 is never asked again
+    assert all(limit <= settled for limit in limits[4:])
+    rejected = f"The server rejected limit=32 (limit must be <= 20); continuing with limit={settled}"
+    assert rejected in logs.messages
+    assert rejected not in logs.warnings  # growing pages meet a cap by design: not worth a warning
+    assert sleeps == []
+
+
+def test_reference_server_default_cap_is_learnt_from_its_400(connection, mocked, sleeps):
+    # The reference server rejects limits above 10,000 by default, naming max_limit.
+    listing = Listing(45_000)
+    api = FakeRatingsAPI(listing, reject_limit_above=10_000).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == listing[0 : len(listing)]
+    assert requested(api) == [
+        (0, 1_000),
+        (1_000, 4_000),
+        (5_000, 16_000),  # rejected: 400 with max_limit 10,000
+        (5_000, 10_000),
+        (15_000, 10_000),
+        (25_000, 10_000),
+        (35_000, 10_000),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "server"),
+    [(7, {}), (7, {"max_limit": 50}), (150, {}), (1_000, {})],  # 150 and 1,000: above the cap of 100
+)
+def test_explicit_batch_size_is_sent_on_every_request(
+    connection, mocked, sleeps, small_pages, batch_size, server
+):
+    listing = Listing(3 * batch_size + 1)  # full pages, then a one-record page: never grown, never cut
+    api = FakeRatingsAPI(listing, **server).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=batch_size)) == listing[0 : len(listing)]
+    assert requested(api) == [(o, batch_size) for o in range(0, len(listing), batch_size)]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.0, "100"])
+def test_batch_size_must_be_none_or_a_positive_integer(connection, mocked, sleeps, bad):
+    hook = make_hook(sleeps)
+    message = rf"^batch_size must be None \(adaptive\) or an integer >= 1, got {re.escape(repr(bad))}$"
+    for call in (hook.get_ratings, hook.iter_ratings_pages, hook.get_movies):
+        with pytest.raises(ValueError, match=message):
+            call(batch_size=bad)
+    assert len(mocked.calls) == 0
+
+
 # -- exact messages and logs -----------------------------------------------------------------------
 
 
@@ -788,7 +938,7 @@ def test_retry_log_lines(connection, mocked, sleeps, logs):
         list(hook.get_ratings())
     retries = [m for m in logs.messages if m.startswith("Attempt ")]
     assert retries == [
-        f"Attempt 1/5 failed (MovieLens API answered HTTP 503 for GET {RATINGS}?offset=0&limit=100: busy); "
+        f"Attempt 1/5 failed (MovieLens API answered HTTP 503 for GET {RATINGS}?offset=0&limit=1000: busy); "
         f"retrying in {sleeps[0]:.2f} s",
         f"Attempt 2/5 failed (ConnectionError); retrying in {sleeps[1]:.2f} s",
     ]
@@ -808,7 +958,7 @@ def test_rejected_limit_log(connection, mocked, sleeps, logs):
     FakeRatingsAPI([rating(0)], reject_limit_above=3).register(mocked)
     with make_hook(sleeps) as hook:
         list(hook.get_ratings(batch_size=8))
-    assert "The server rejected limit=8 (limit must be <= 3); continuing with limit=3" in logs.messages
+    assert "The server rejected limit=8 (limit must be <= 3); continuing with limit=3" in logs.warnings
 
 
 def test_clamp_to_one_is_recognised(connection, mocked, sleeps, logs):
@@ -875,7 +1025,7 @@ def test_envelope_messages(connection, mocked, sleeps):
     with make_hook(sleeps) as hook, pytest.raises(MovielensResponseError) as info:
         list(hook.get_ratings())
     assert (
-        str(info.value) == f"GET {RATINGS}?offset=0&limit=100: record 1 of 'result' is a str, not an object"
+        str(info.value) == f"GET {RATINGS}?offset=0&limit=1000: record 1 of 'result' is a str, not an object"
     )
 
 
@@ -884,7 +1034,7 @@ def test_undecodable_body_message(connection, mocked, sleeps):
     with make_hook(sleeps, max_attempts=1) as hook, pytest.raises(MovielensResponseError) as info:
         list(hook.get_ratings())
     excerpt = "<html>" + "y" * 74
-    assert str(info.value) == f"GET {RATINGS}?offset=0&limit=100: HTTP 200 body is not JSON: {excerpt!r}"
+    assert str(info.value) == f"GET {RATINGS}?offset=0&limit=1000: HTTP 200 body is not JSON: {excerpt!r}"
 
 
 def test_undecodable_excerpt_is_replaced(connection, mocked, sleeps):

@@ -13,6 +13,7 @@ import responses
 from _provider_fakes import BASE_URL, FakeRatingsAPI, Sleeps, rating, set_connection
 from fsspec.implementations.memory import MemoryFileSystem
 
+from airflow_movielens import hooks
 from airflow_movielens.compat import DAG, ObjectStoragePath, attach
 from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE, empty_window_message
 from airflow_movielens.exceptions import MovielensAPIError
@@ -133,6 +134,22 @@ def test_fetch_writes_json_array_and_returns_summary(connection, mocked, tmp_pat
         "Fetched 5 of 5 ratings (100.0%)",
     ]
     assert os.listdir(target.parent) == ["2024-01-01.json"]  # no temporary file left behind
+
+
+def test_fetch_pages_adaptively_by_default(connection, mocked, tmp_path, monkeypatch):
+    monkeypatch.setattr(hooks, "ADAPTIVE_FIRST_PAGE", 2)  # scaled down: 2, 8, 32, ... capped at 10
+    monkeypatch.setattr(hooks, "ADAPTIVE_MAX_PAGE", 10)
+    data = [rating(i) for i in range(25)]
+    api = FakeRatingsAPI(data).register(mocked)
+    target = tmp_path / "2024-01-01.json"
+    assert run(fetch_op(target))["count"] == 25
+    assert json.loads(target.read_bytes()) == data
+    assert [(q["offset"], q["limit"]) for q in api.requests] == [
+        ("0", "2"),
+        ("2", "8"),
+        ("10", "10"),
+        ("20", "5"),
+    ]
 
 
 def test_fetch_writes_json_lines(connection, mocked, tmp_path):
@@ -372,12 +389,14 @@ def test_invalid_arguments_fail_at_construction():
     with pytest.raises(ValueError, match=r"^input_format must be one of json, jsonl, got 'parquet'$"):
         rank_op("a", "b", input_format="parquet")
     for bad in (0, True):
-        with pytest.raises(ValueError, match=rf"^batch_size must be an integer >= 1, got {bad}$"):
+        with pytest.raises(
+            ValueError, match=rf"^batch_size must be None \(adaptive\) or an integer >= 1, got {bad}$"
+        ):
             fetch_op("/tmp/x", batch_size=bad)
         with pytest.raises(ValueError, match=rf"^min_ratings must be an integer >= 1, got {bad}$"):
             rank_op("a", "b", min_ratings=bad)
     assert fetch_op("/tmp/x", batch_size=1).batch_size == 1
-    assert fetch_op("/tmp/x").batch_size == 1000
+    assert fetch_op("/tmp/x").batch_size is None
 
 
 def test_hook_params_are_checked_at_construction():

@@ -141,6 +141,49 @@ def test_hook_table_says_when_a_paged_client_beats_the_single_request():
     assert any("beat the single request" in line for line in table)
 
 
+def _hook_with_default(default_vs_bound: float) -> dict:
+    return {
+        "window": {"total": 200_000, "start": "2019-01-01", "end": "2019-02-01"},
+        "size": 1_000_000,
+        "one_request_rps": 1_000_000.0,
+        "best_batch": 10_000,
+        "hook_vs_bound": 1.25,
+        "batches": {
+            "100": {"hook_rps": 100_000.0, "naive_rps": 90_000.0, "vs_one_request": 9.5},
+            "10000": {"hook_rps": 800_000.0, "naive_rps": 700_000.0, "vs_one_request": 1.25},
+        },
+        "default": {
+            "hook_rps": 900_000.0,
+            "vs_one_request": default_vs_bound,
+            "pages": [1_000, 4_000, 195_000],
+        },
+        "default_vs_bound": default_vs_bound,
+    }
+
+
+def test_hook_default_is_judged_against_1_3x_of_one_request():
+    met = dict(report.targets({"hook": _hook_with_default(1.12)}))
+    assert met[report.TARGETS["hook_default"]] == "**met**: 1.12x in 3 pages"
+    missed = dict(report.targets({"hook": _hook_with_default(1.31)}))
+    assert missed[report.TARGETS["hook_default"]].startswith("**NOT met**: 1.31x")
+    older_run = {"hook": {"hook_vs_bound": 1.2, "best_batch": 100}}  # no default measured: no verdict
+    assert report.TARGETS["hook_default"] not in dict(report.targets(older_run))
+
+
+def test_hook_table_shows_the_default_next_to_the_batch_sizes(tmp_path):
+    hook = _hook_with_default(1.12)
+    table = report._hook_table(hook)
+    # The ratio column is the median of the per-repetition ratios, not one median over another.
+    assert "| default (growing) | 900,000 rec/s | - | 1,000,000 rec/s | 1.12x | - |" in table
+    assert "| 100 | 100,000 rec/s | 90,000 rec/s | 1,000,000 rec/s | 9.50x | 0.90x |" in table
+    assert (
+        table[-1]
+        == "The default (`batch_size=None`) fetched the window in pages of 1,000, 4,000, 195,000 records."
+    )
+    assert report.plot({"hook": hook}, tmp_path) == ["hook_throughput.png"]
+    assert (tmp_path / "hook_throughput.png").stat().st_size > 0
+
+
 def test_operator_table_names_how_the_peak_was_read():
     count = {
         "records": 10_000,
