@@ -81,7 +81,11 @@ class MovielensRatingsSensor(BaseSensorOperator):
         start, end = self._window()
         self.defer(
             trigger=MovielensRatingsTrigger(
-                conn_id=self.conn_id, start_date=start, end_date=end, poke_interval=float(self.poke_interval)
+                conn_id=self.conn_id,
+                start_date=start,
+                end_date=end,
+                poke_interval=float(self.poke_interval),
+                hook_params=self.hook_params,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),

@@ -121,6 +121,7 @@ def test_deferrable_defers_to_trigger_with_timeout(connection, mocked):
         "start_date": "2024-01-01",
         "end_date": "2024-01-02",
         "poke_interval": 30.0,
+        "hook_params": {},
     }
     assert MovielensRatingsTrigger(**kwargs).serialize() == (classpath, kwargs)
     assert len(mocked.calls) == 0  # the waiting happens in the triggerer
