@@ -64,7 +64,6 @@ else:  # Airflow 2.11
     from airflow.utils.log.secrets_masker import mask_secret
 
 
-
 async def aget_connection(conn_id: str) -> Any:
     """Look a connection up from a running event loop (the triggerer) without blocking it.
 

@@ -22,6 +22,7 @@ Other extras are ignored with a warning naming them (never their values).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -54,13 +55,16 @@ log = logging.getLogger(__name__)
 class ConnectionLike(Protocol):
     """The parts of an Airflow ``Connection`` (2.11 model or task-SDK class) the settings read."""
 
-    conn_id: str | None
-    host: str | None
-    port: int | None
-    schema: str | None
-    login: str | None
-    password: str | None
-
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def schema(self) -> str | None: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
     @property
     def extra_dejson(self) -> dict[str, Any]: ...
 
@@ -85,20 +89,51 @@ class ConnectionSettings:
     redactor: Redactor = field(default_factory=Redactor)
 
     def ssl_context(self) -> ssl.SSLContext:
-        """An ``SSLContext`` with the same meaning as :attr:`verify` and :attr:`cert` (for httpx)."""
-        import httpx  # the sync hook never needs it
+        """An ``SSLContext`` with the same meaning as :attr:`verify` and :attr:`cert` (for httpx).
 
-        if isinstance(self.verify, bool):
-            context = httpx.create_ssl_context(verify=self.verify)
-        elif os.path.isdir(self.verify):
-            context = ssl.create_default_context(capath=self.verify)
-        else:
-            context = ssl.create_default_context(cafile=self.verify)
-        if isinstance(self.cert, tuple):
-            context.load_cert_chain(*self.cert)
-        elif self.cert is not None:
-            context.load_cert_chain(self.cert)
-        return context
+        Shared by every client with the same settings: loading a CA bundle takes tens of milliseconds
+        of CPU, which hundreds of triggers must not each spend on the triggerer's event loop. A
+        context is rebuilt when one of its files (or the SSL_CERT_FILE/SSL_CERT_DIR it defaults to)
+        changes, so a rotated certificate is picked up.
+        """
+        paths = [p for p in (self.verify, *_cert_paths(self.cert)) if isinstance(p, str)]
+        environment = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        return _ssl_context(self.verify, self.cert, environment, tuple(_stamp(p) for p in paths))
+
+
+def _cert_paths(cert: tuple[str, str] | str | None) -> tuple[str, ...]:
+    return cert if isinstance(cert, tuple) else (cert,) if cert else ()
+
+
+def _stamp(path: str) -> tuple[str, float, int]:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (path, 0.0, 0)
+    return (path, status.st_mtime, status.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _ssl_context(
+    verify: bool | str,
+    cert: tuple[str, str] | str | None,
+    environment: tuple[str | None, str | None],
+    stamps: tuple[tuple[str, float, int], ...],
+) -> ssl.SSLContext:
+    """Build the context (cached by :meth:`ConnectionSettings.ssl_context`'s key, so never mutate it)."""
+    import httpx  # the sync hook never needs it
+
+    if isinstance(verify, bool):
+        context = httpx.create_ssl_context(verify=verify)  # honours SSL_CERT_FILE/SSL_CERT_DIR
+    elif os.path.isdir(verify):
+        context = ssl.create_default_context(capath=verify)
+    else:
+        context = ssl.create_default_context(cafile=verify)
+    if isinstance(cert, tuple):
+        context.load_cert_chain(*cert)
+    elif cert is not None:
+        context.load_cert_chain(cert)
+    return context
 
 
 def connection_settings(conn: ConnectionLike, conn_id: str) -> ConnectionSettings:
@@ -127,7 +162,11 @@ def connection_settings(conn: ConnectionLike, conn_id: str) -> ConnectionSetting
         )
     cert = _cert(extras.get("cert"), extras.get("key"), conn_id)
     extra_headers = _headers(extras.get("headers"), conn_id)
-    headers = {"Accept": "application/json", "User-Agent": f"airflow-movielens/{__version__}", **extra_headers}
+    headers = {
+        "Accept": "application/json",
+        "User-Agent": f"airflow-movielens/{__version__}",
+        **extra_headers,
+    }
     auth = (conn.login, conn.password or "") if conn.login else None
     return ConnectionSettings(
         base_url=f"{schema}://{host}:{port}",
@@ -193,7 +232,9 @@ def _path(value: Any, name: str, conn_id: str) -> str:
         )
     path = value.strip()
     if not os.path.isfile(path):
-        raise ConnectionExtraError(f"Connection {conn_id!r}: extra {name!r} is not an existing file: {path!r}")
+        raise ConnectionExtraError(
+            f"Connection {conn_id!r}: extra {name!r} is not an existing file: {path!r}"
+        )
     return path
 
 
@@ -227,7 +268,9 @@ def _headers(value: Any, conn_id: str) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, header_value in value.items():
         if not isinstance(name, str) or not name.strip() or any(c in name for c in ":\r\n \t"):
-            raise ConnectionExtraError(f"Connection {conn_id!r}: extra 'headers' has an invalid name {name!r}")
+            raise ConnectionExtraError(
+                f"Connection {conn_id!r}: extra 'headers' has an invalid name {name!r}"
+            )
         if name.lower() in RESERVED_HEADERS:
             raise ConnectionExtraError(
                 f"Connection {conn_id!r}: extra 'headers' may not set {name!r}; credentials come from "

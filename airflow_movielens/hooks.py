@@ -219,6 +219,7 @@ class MovielensHook(_MovielensHookBase):
         )
         self._sleep = sleep
         self._conn: tuple[requests.Session, str] | None = None
+        self._tls: dict[str, Any] = {}
 
     # -- Airflow connection form ------------------------------------------------------------------
 
@@ -241,8 +242,9 @@ class MovielensHook(_MovielensHookBase):
             session = requests.Session()
             session.headers.update(settings.headers)
             session.auth = settings.auth
-            session.verify = settings.verify
-            session.cert = settings.cert
+            # Given with each request, not as session.verify: requests lets REQUESTS_CA_BUNDLE override
+            # a session's verify (even false or a path), but not a request's (only its default, true).
+            self._tls = {"verify": settings.verify, "cert": settings.cert}
             self._conn = (session, settings.base_url)
         return self._conn
 
@@ -330,7 +332,7 @@ class MovielensHook(_MovielensHookBase):
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
         """One GET; any error it raises is masked already, so retry warnings can quote it."""
         with self._redacting():
-            response = session.get(url, params=params, timeout=self.timeout)
+            response = session.get(url, params=params, timeout=self.timeout, **self._tls)
             safe_url = without_userinfo(response.url)  # the final URL: a redirect may have added some
             if not response.ok:
                 raise api_error(
@@ -501,7 +503,9 @@ class MovielensAsyncHook(_MovielensHookBase):
         client, base_url = await self.get_async_conn()
         url = base_url + path
         options = self._retry_options(None)
-        retrying = AsyncRetrying(**options) if self._sleep is None else AsyncRetrying(sleep=self._sleep, **options)
+        retrying = (
+            AsyncRetrying(**options) if self._sleep is None else AsyncRetrying(sleep=self._sleep, **options)
+        )
         try:
             with self._redacting():
                 result: tuple[Any, str] = await retrying(self._get_once, client, url, params)

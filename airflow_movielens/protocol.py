@@ -208,7 +208,7 @@ def api_error(
     safe_url: str,
     redactor: Redactor,
 ) -> MovielensAPIError:
-    """The error for an HTTP error answer: the server's ``error``, ``parameter``, ``max_limit``, Retry-After."""
+    """The error of an HTTP error answer: server message, `parameter`, `max_limit`, Retry-After."""
     message = (reason or "").strip() or "no message"
     parameter: str | None = None
     max_limit: int | None = None

@@ -65,9 +65,7 @@ def _escaped(forms: Iterable[str]) -> set[str]:
 MIN_SECRET_LENGTH = 6
 
 
-def credential_forms(
-    login: str | None, password: str | None, secrets: Iterable[str] = ()
-) -> frozenset[str]:
+def credential_forms(login: str | None, password: str | None, secrets: Iterable[str] = ()) -> frozenset[str]:
     """Every text that would reveal ``password`` or one of ``secrets`` (e.g. an API-key header value).
 
     Empty when there is nothing to protect; ``secrets`` shorter than :data:`MIN_SECRET_LENGTH` are skipped.

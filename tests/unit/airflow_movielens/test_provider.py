@@ -110,7 +110,11 @@ def test_provider_info_structure_is_what_airflow_reads():
             "hook-name": MovielensHook.hook_name,
             "ui-field-behaviour": airflow_movielens.CONNECTION_UI_FIELD_BEHAVIOUR,
             "conn-fields": {
-                name: {"label": spec["label"], "description": spec["description"], "schema": {"type": ["string", "null"]}}
+                name: {
+                    "label": spec["label"],
+                    "description": spec["description"],
+                    "schema": {"type": ["string", "null"]},
+                }
                 for name, spec in airflow_movielens.CONNECTION_FORM_FIELDS.items()
             },
         }

@@ -1,4 +1,4 @@
-"""MovielensRatingsTrigger: serialisation and the async run loop against a loopback server (sleeps injected)."""
+"""MovielensRatingsTrigger: serialisation and its async run loop against a loopback server (no real waits)."""
 
 from __future__ import annotations
 
@@ -97,8 +97,16 @@ def test_success_event(api, waits, logs):
     assert events(make()) == [{"status": "success", "start_date": "2024-01-01", "end_date": "2024-01-02"}]
     (request,) = api.received
     assert request.path == "/ratings"
-    assert request.query == {"start_date": "2024-01-01", "end_date": "2024-01-02", "offset": "0", "limit": "1"}
-    assert request.headers["Authorization"] == "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    assert request.query == {
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-02",
+        "offset": "0",
+        "limit": "1",
+    }
+    assert (
+        request.headers["Authorization"]
+        == "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    )
     assert request.headers["Accept"] == "application/json"
     assert request.headers["User-Agent"].startswith("airflow-movielens/")
     assert waits == []
@@ -183,7 +191,9 @@ def test_unreachable_server_gives_error_event_naming_the_attempts(monkeypatch, r
     (event,) = events(make(hook_params={"max_attempts": 3}))
     assert event["status"] == "error"
     assert event["status_code"] is None
-    assert event["message"].startswith(f"GET http://127.0.0.1:{port}/ratings failed after 3 attempt(s): ConnectError")
+    assert event["message"].startswith(
+        f"GET http://127.0.0.1:{port}/ratings failed after 3 attempt(s): ConnectError"
+    )
     assert len(retry_waits) == 2
 
 
