@@ -1,6 +1,6 @@
-"""Hook for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
+"""Hooks for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
 
-The hook turns an Airflow connection into an authenticated ``requests`` session and pages through
+:class:`MovielensHook` (``requests``, for tasks) turns an Airflow connection into an authenticated ``requests`` session and pages through
 ``/ratings`` and ``/movies`` without ever losing or repeating a record:
 
 * it advances by the number of records actually received, so a server that caps ``limit`` (echoed in
@@ -10,10 +10,12 @@ The hook turns an Airflow connection into an authenticated ``requests`` session 
   :class:`~airflow_movielens.exceptions.MovielensDataChangedError` instead of returning a wrong listing;
 * every request has connect/read timeouts and is retried (exponential backoff with jitter, ``Retry-After``
   honoured) on connection errors, timeouts, truncated bodies, 429 and 5xx gateway/server errors; other
-  4xx fail at once.
+  4xx and TLS failures (untrusted or refused certificates) fail at once.
 
-Connection fields (type ``movielens``): host (default ``movielens``), port (default ``5000``), schema
-(the URL scheme, default ``http``), login and password (HTTP basic auth; omitted when login is empty).
+:class:`MovielensAsyncHook` (``httpx``, for the triggerer's event loop) answers ``has_ratings`` the
+same way without blocking. Both read the connection through :mod:`airflow_movielens.connection`
+(fields and the ``verify``/``cert``/``key``/``headers`` extras) and share
+:mod:`airflow_movielens.protocol` (retry policy, errors, envelope) and the masking of credentials.
 """
 
 from __future__ import annotations

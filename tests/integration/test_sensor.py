@@ -51,7 +51,13 @@ def test_deferrable_sensor_defers_then_its_trigger_fires_on_the_live_server(movi
     event = asyncio.run(first_event(MovielensRatingsTrigger(**json.loads(json.dumps(kwargs)))))
 
     assert deferred.value.method_name == "execute_complete"
-    assert kwargs == {"conn_id": movielens_conn, "start_date": day, "end_date": end, "poke_interval": 5.0}
+    assert kwargs == {
+        "conn_id": movielens_conn,
+        "start_date": day,
+        "end_date": end,
+        "poke_interval": 5.0,
+        "hook_params": {},
+    }
     assert event == {"status": "success", "start_date": day, "end_date": end}
     assert task.execute_complete(context={}, event=event) is None
 
