@@ -1,7 +1,7 @@
 """Hooks for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
 
-:class:`MovielensHook` (``requests``, for tasks) turns an Airflow connection into an authenticated ``requests`` session and pages through
-``/ratings`` and ``/movies`` without ever losing or repeating a record:
+:class:`MovielensHook` (``requests``, for tasks) turns an Airflow connection into an authenticated
+``requests`` session and pages through ``/ratings`` and ``/movies`` without ever losing or repeating a record:
 
 * it advances by the number of records actually received, so a server that caps ``limit`` (echoed in
   the envelope) or rejects it with a 400 naming ``limit`` is handled transparently;

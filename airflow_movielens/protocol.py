@@ -43,6 +43,12 @@ TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     httpx.DecodingError,
 )
 
+#: Transport errors that are mistakes, not weather: an unknown URL scheme, a malformed request.
+_PERMANENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+
 #: Failures of any library that are timeouts (their message names the configured timeouts).
 TIMEOUT_ERRORS: tuple[type[Exception], ...] = (requests.Timeout, httpx.TimeoutException)
 
@@ -115,7 +121,11 @@ def is_transient(exc: BaseException) -> bool:
         return exc.status_code in RETRY_STATUSES
     if isinstance(exc, UndecodableBody):
         return True
-    return isinstance(exc, TRANSIENT_TRANSPORT_ERRORS) and tls_failure(exc) is None
+    return (
+        isinstance(exc, TRANSIENT_TRANSPORT_ERRORS)
+        and not isinstance(exc, _PERMANENT_TRANSPORT_ERRORS)
+        and tls_failure(exc) is None
+    )
 
 
 def transport_failure_message(

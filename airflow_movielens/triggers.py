@@ -58,9 +58,8 @@ class MovielensRatingsTrigger(BaseTrigger):
             raise ValueError(f"poke_interval must be a number of seconds >= 0, got {poke_interval!r}")
         self.poke_interval = float(poke_interval)
         self.hook_params: dict[str, Any] = dict(hook_params or {})
-        MovielensAsyncHook(
-            conn_id, **self.hook_params
-        )  # bad options fail when deferring, not in the triggerer
+        # Bad options fail when the sensor defers, not later in the triggerer.
+        MovielensAsyncHook(conn_id, **self.hook_params)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (

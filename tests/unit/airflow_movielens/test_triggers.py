@@ -302,3 +302,13 @@ def test_the_trigger_runs_in_a_forked_process(api, waits, monkeypatch):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_unknown_url_scheme_fails_at_once(monkeypatch, retry_waits):
+    from _provider_fakes import set_connection
+
+    set_connection(monkeypatch, host="127.0.0.1", port=5000, schema="htps", login=LOGIN, password=PASSWORD)
+    (event,) = events(make())
+    assert event["status"] == "error"
+    assert "failed after 1 attempt(s): UnsupportedProtocol" in event["message"]
+    assert retry_waits == []
