@@ -25,6 +25,30 @@ CONNECTION_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+# The connection's extras (see airflow_movielens.connection), as form fields: Airflow 3 reads them as
+# the provider info's "conn-fields" below; Airflow 2.11 gets the same fields from
+# MovielensHook.get_connection_form_widgets(). Text fields on both lines: verify takes true, false or a path.
+CONNECTION_FORM_FIELDS: dict[str, dict[str, str]] = {
+    "verify": {
+        "label": "Verify TLS (true, false or CA bundle path)",
+        "description": "true (default): check the server certificate against the system CA bundle; "
+        "a path: against that CA bundle file or directory; false: do not check (insecure, logged).",
+    },
+    "cert": {
+        "label": "Client certificate path (mTLS)",
+        "description": "PEM file of the client certificate (may hold the key too), for mutual TLS.",
+    },
+    "key": {
+        "label": "Client key path (mTLS)",
+        "description": "PEM file of the client certificate's unencrypted private key; needs cert.",
+    },
+    "headers": {
+        "label": "Extra headers (JSON object)",
+        "description": 'Extra request headers, e.g. {"X-Tenant": "acme"}; string values only, no '
+        "Authorization (use login and password). Values are masked in logs and errors.",
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow's ProvidersManager (``airflow providers list``)."""
@@ -50,6 +74,14 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "movielens",
                 "hook-name": "MovieLens",
                 "ui-field-behaviour": CONNECTION_UI_FIELD_BEHAVIOUR,
+                "conn-fields": {
+                    name: {
+                        "label": spec["label"],
+                        "description": spec["description"],
+                        "schema": {"type": ["string", "null"]},
+                    }
+                    for name, spec in CONNECTION_FORM_FIELDS.items()
+                },
             }
         ],
     }

@@ -69,6 +69,26 @@ else:  # Airflow 2.11
     from airflow.utils.context import Context
     from airflow.utils.log.secrets_masker import mask_secret
 
+
+async def aget_connection(conn_id: str) -> Any:
+    """Look a connection up from a running event loop (the triggerer) without blocking it.
+
+    Newer task SDKs (3.3 among them) have ``BaseHook.aget_connection``, which asks the supervisor (or
+    the secrets backends) asynchronously; it is detected, not inferred from the version number.
+    Airflow 2.11 and the Airflow 3 releases without it only have the blocking
+    ``BaseHook.get_connection``: it runs in a worker thread (asgiref's ``sync_to_async``, as upstream
+    providers do). Not asgiref's one shared "thread-sensitive" thread: a forked process inherits it
+    dead and hangs; and not ``asyncio.to_thread``: on Airflow 3.0 the lookup reaches the supervisor
+    with ``async_to_sync``, which must find the triggerer's own loop.
+    """
+    native = getattr(BaseHook, "aget_connection", None)
+    if native is not None:
+        return await native(conn_id)
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(BaseHook.get_connection, thread_sensitive=False)(conn_id)
+
+
 __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
@@ -85,6 +105,7 @@ __all__ = [
     "PokeReturnValue",
     "TaskDeferred",
     "TriggerEvent",
+    "aget_connection",
     "attach",
     "conf",
     "default_deferrable",

@@ -49,6 +49,13 @@ class MovielensConnectionError(MovielensError):
     """The API could not be reached (connection refused, timeout, truncated transfer) after all retries."""
 
 
+class MovielensConnectionExtraError(MovielensError, ValueError):
+    """An extra of the connection (``verify``, ``cert``, ``key``, ``headers``) has an unusable value.
+
+    The message names the connection and the extra; it never quotes a header value.
+    """
+
+
 class MovielensResponseError(MovielensError):
     """The API answered 200 but the body is not the documented envelope (not JSON, no ``result``...)."""
 

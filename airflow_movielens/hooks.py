@@ -1,7 +1,7 @@
-"""Hook for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
+"""Hooks for the MovieLens ratings API (see ``contracts/movielens_contract/openapi.yaml``).
 
-The hook turns an Airflow connection into an authenticated ``requests`` session and pages through
-``/ratings`` and ``/movies`` without ever losing or repeating a record:
+:class:`MovielensHook` (``requests``, for tasks) turns an Airflow connection into an authenticated
+``requests`` session and pages through ``/ratings`` and ``/movies`` without ever losing or repeating a record:
 
 * by default (``batch_size=None``) the page size starts small and grows page by page up to a bounded
   maximum or the server's own cap, so a large window costs about what one request would; an integer
@@ -13,41 +13,33 @@ The hook turns an Airflow connection into an authenticated ``requests`` session 
   :class:`~airflow_movielens.exceptions.MovielensDataChangedError` instead of returning a wrong listing;
 * every request has connect/read timeouts and is retried (exponential backoff with jitter, ``Retry-After``
   honoured) on connection errors, timeouts, truncated bodies, 429 and 5xx gateway/server errors; other
-  4xx fail at once.
+  4xx and TLS failures (untrusted or refused certificates) fail at once.
 
-Connection fields (type ``movielens``): host (default ``movielens``), port (default ``5000``), schema
-(the URL scheme, default ``http``), login and password (HTTP basic auth; omitted when login is empty).
+:class:`MovielensAsyncHook` (``httpx``, for the triggerer's event loop) answers ``has_ratings`` the
+same way without blocking. Both read the connection through :mod:`airflow_movielens.connection`
+(fields and the ``verify``/``cert``/``key``/``headers`` extras) and share
+:mod:`airflow_movielens.protocol` (retry policy, errors, envelope) and the masking of credentials.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import inspect
 import operator
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from itertools import chain, islice, repeat
+from itertools import chain, islice
 from types import TracebackType
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-from tenacity.wait import wait_base
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from airflow_movielens import CONNECTION_UI_FIELD_BEHAVIOUR, __version__
-from airflow_movielens.compat import BaseHook, mask_secret
+from airflow_movielens import CONNECTION_FORM_FIELDS, CONNECTION_UI_FIELD_BEHAVIOUR
+from airflow_movielens.compat import BaseHook, aget_connection, mask_secret
+from airflow_movielens.connection import ConnectionLike, ConnectionSettings, connection_settings
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import (
     MovielensAPIError,
@@ -56,23 +48,34 @@ from airflow_movielens.exceptions import (
     MovielensError,
     MovielensResponseError,
 )
+from airflow_movielens.protocol import (
+    RETRY_STATUSES,
+    Record,
+    RetryPolicy,
+    api_error,
+    check_timeout,
+    decode_body,
+    is_int,
+    is_number,
+    is_transient,
+    parse_envelope,
+    parse_retry_after,
+    transport_failure_message,
+    without_userinfo,
+)
 from airflow_movielens.redaction import Redactor
 
-Record = dict[str, Any]
+if TYPE_CHECKING:
+    import httpx
 
-#: HTTP statuses worth retrying: rate limiting and transient server/gateway failures.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-#: Transport failures worth retrying: refused/reset connections, timeouts, truncated bodies.
-_TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-
-_RETRY_AFTER_SECONDS = re.compile(r"\d+(\.\d+)?")
-_NOT_JSON = object()  # what an error body decodes to when it is not JSON
+__all__ = [
+    "RETRY_STATUSES",
+    "MovielensAsyncHook",
+    "MovielensHook",
+    "RatingsPage",
+    "Record",
+    "parse_retry_after",
+]
 
 
 @dataclass(frozen=True)
@@ -82,46 +85,6 @@ class RatingsPage:
     records: list[Record]
     offset: int
     total: int
-
-
-class _UndecodableBody(MovielensResponseError):
-    """A 200 whose body is not JSON: most often a truncated transfer, so it is retried like one."""
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _without_userinfo(url: str) -> str:
-    """``url`` without a ``user:password@`` part, so it can go into errors and logs."""
-    if "@" not in url:  # the common case costs one scan of a short string
-        return url
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
-
-    Returns ``None`` when the header is absent or unreadable; a date in the past gives ``0``.
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if _RETRY_AFTER_SECONDS.fullmatch(text):
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now if now is not None else datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
 
 
 # Sort keys of the contract's listing order; used to detect repeated or missing records between pages.
@@ -139,8 +102,8 @@ ADAPTIVE_GROWTH = 4
 ADAPTIVE_MAX_PAGE = 20_000
 
 
-class MovielensHook(BaseHook):
-    """Talk to the MovieLens ratings API through an Airflow connection.
+class _MovielensHookBase(BaseHook):
+    """What the sync and async hooks share: the connection type, options, retries and masking.
 
     :param conn_id: the Airflow connection (type ``movielens``), default ``movielens_default``.
     :param timeout: ``(connect, read)`` timeouts in seconds (a pair, as tuple or list, or one number for
@@ -150,13 +113,6 @@ class MovielensHook(BaseHook):
         ``backoff_base`` seconds of random jitter (so workers that failed together retry apart).
     :param backoff_max: upper bound of one backoff wait in seconds (jitter included).
     :param max_retry_after: upper bound in seconds for a server-requested ``Retry-After`` wait.
-    :param sleep: the function that waits between attempts (tests inject a recorder).
-
-    Use it as a context manager (or call :meth:`close`) to release the HTTP session::
-
-        with MovielensHook("movielens_default") as hook:
-            for rating in hook.get_ratings("2024-01-01", "2024-01-02"):
-                ...
     """
 
     conn_name_attr = "conn_id"
@@ -177,32 +133,111 @@ class MovielensHook(BaseHook):
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
         max_retry_after: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
-        if not _is_int(max_attempts) or max_attempts < 1:
-            raise ValueError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-        for name, value in (
-            ("backoff_base", backoff_base),
-            ("backoff_max", backoff_max),
-            ("max_retry_after", max_retry_after),
-        ):
-            if not _is_number(value) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        # A list too: a (connect, read) tuple reaches the triggerer as a JSON array.
-        timeouts = tuple(timeout) if isinstance(timeout, (tuple, list)) else (timeout, timeout)
-        if len(timeouts) != 2 or not all(_is_number(t) and t > 0 for t in timeouts):
-            raise ValueError(f"timeout must be a positive number or a (connect, read) pair, got {timeout!r}")
+        self.retry_policy = RetryPolicy(max_attempts, backoff_base, backoff_max, max_retry_after)
         self.conn_id = conn_id
-        self.timeout: tuple[float, float] = (float(timeouts[0]), float(timeouts[1]))
-        self.max_attempts = max_attempts
-        self.backoff_base = float(backoff_base)
-        self.backoff_max = float(backoff_max)
-        self.max_retry_after = float(max_retry_after)
+        self.timeout: tuple[float, float] = check_timeout(timeout)
+        self.max_attempts = self.retry_policy.max_attempts
+        self.backoff_base = self.retry_policy.backoff_base
+        self.backoff_max = self.retry_policy.backoff_max
+        self.max_retry_after = self.retry_policy.max_retry_after
+        self._redactor = Redactor()  # replaced by one for the connection's credentials on first use
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of the connection's secrets masked (once the connection was read)."""
+        return self._redactor(text)
+
+    def _settings(self, conn: ConnectionLike) -> ConnectionSettings:
+        """The connection's settings; its secrets are registered with Airflow's log masking too."""
+        settings = connection_settings(conn, self.conn_id)
+        self._redactor = settings.redactor
+        if settings.redactor.forms:  # Airflow's task logs mask them too, even in other libraries' lines
+            with contextlib.suppress(Exception):  # masking must never fail a fetch
+                mask_secret(list(settings.redactor.forms))
+        return settings
+
+    @contextlib.contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Mask the credentials in any exception leaving the block, before anyone formats or logs it.
+
+        The one place the hooks mask: around each attempt (so retry warnings quote masked errors)
+        and around each public call. Only body excerpts are masked earlier, before they are cut.
+        """
+        try:
+            yield
+        except Exception as exc:
+            self._redactor.scrub(exc)
+            raise
+
+    def _retry_options(self, max_attempts: int | None) -> dict[str, Any]:
+        """tenacity options of one request: the shared policy, this hook's retry warning."""
+        return {
+            "stop": stop_after_attempt(max_attempts or self.max_attempts),
+            "wait": self.retry_policy.wait,
+            "retry": retry_if_exception(is_transient),
+            "before_sleep": self._log_retry,
+            "reraise": True,
+        }
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        assert retry_state.outcome is not None
+        assert retry_state.next_action is not None
+        exc = retry_state.outcome.exception()
+        reason = str(exc) if isinstance(exc, MovielensError) else type(exc).__name__
+        wait = retry_state.next_action.sleep
+        self.log.warning(
+            "Attempt %d/%d failed (%s); retrying in %.2f s",
+            retry_state.attempt_number,
+            self.max_attempts,
+            reason,  # masked: _get_once masks its errors
+            wait,
+        )
+
+
+class MovielensHook(_MovielensHookBase):
+    """Talk to the MovieLens ratings API through an Airflow connection.
+
+    :param conn_id: the Airflow connection (type ``movielens``), default ``movielens_default``.
+    :param timeout: ``(connect, read)`` timeouts in seconds (or one number for both), always applied.
+    :param max_attempts: attempts per request including the first (``1`` disables retries).
+    :param backoff_base: first backoff wait in seconds; doubles on every retry, plus up to
+        ``backoff_base`` seconds of random jitter (so workers that failed together retry apart).
+    :param backoff_max: upper bound of one backoff wait in seconds (jitter included).
+    :param max_retry_after: upper bound in seconds for a server-requested ``Retry-After`` wait.
+    :param sleep: the function that waits between attempts (tests inject a recorder).
+
+    The connection's meaning (fields and the ``verify``/``cert``/``key``/``headers`` extras) is
+    :mod:`airflow_movielens.connection`'s. Use the hook as a context manager (or call :meth:`close`)
+    to release the HTTP session::
+
+        with MovielensHook("movielens_default") as hook:
+            for rating in hook.get_ratings("2024-01-01", "2024-01-02"):
+                ...
+    """
+
+    def __init__(
+        self,
+        conn_id: str = _MovielensHookBase.default_conn_name,
+        *,
+        timeout: float | tuple[float, float] | list[float] = (10.0, 60.0),
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_retry_after: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(
+            conn_id,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            max_retry_after=max_retry_after,
+        )
         self._sleep = sleep
-        self._backoff = _exponential_jitter(self.backoff_base, self.backoff_max)
         self._conn: tuple[requests.Session, str] | None = None
-        self._redactor = Redactor()  # replaced by one for the connection's credentials in get_conn
+        self._tls: dict[str, Any] = {}
 
     # -- Airflow connection form ------------------------------------------------------------------
 
@@ -211,32 +246,24 @@ class MovielensHook(BaseHook):
         """Connection form on Airflow 2.11 (Airflow 3 reads the same data from ``get_provider_info``)."""
         return ui_field_behaviour()
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extras' fields of the connection form on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
+        return connection_form_widgets()
+
     # -- session ----------------------------------------------------------------------------------
 
     def get_conn(self) -> tuple[requests.Session, str]:
         """Return the cached ``(session, base_url)``, reading the connection on first use."""
         if self._conn is None:
-            conn = self.get_connection(self.conn_id)
-            schema = conn.schema or self.DEFAULT_SCHEMA
-            host = conn.host or self.DEFAULT_HOST
-            port = conn.port or self.DEFAULT_PORT
-            if "://" in host:  # tolerate "http://host" typed into the host field
-                scheme_in_host, host = host.split("://", 1)
-                schema = conn.schema or scheme_in_host
-            host = host.rstrip("/").rsplit("@", 1)[-1]  # never keep userinfo in the URL
-            if host.count(":") >= 2 and not host.startswith("["):  # bare IPv6 literal such as ::1
-                host = f"[{host}]"
+            settings = self._settings(self.get_connection(self.conn_id))
             session = requests.Session()
-            session.headers.update(
-                {"Accept": "application/json", "User-Agent": f"airflow-movielens/{__version__}"}
-            )
-            if conn.login:
-                session.auth = (conn.login, conn.password or "")
-            self._redactor = Redactor(conn.login or None, conn.password or None)
-            if self._redactor.forms:  # Airflow's task logs mask them too, even in other libraries' lines
-                with contextlib.suppress(Exception):  # masking must never fail a fetch
-                    mask_secret(list(self._redactor.forms))
-            self._conn = (session, f"{schema}://{host}:{port}")
+            session.headers.update(settings.headers)
+            session.auth = settings.auth
+            # Given with each request, not as session.verify: requests lets REQUESTS_CA_BUNDLE override
+            # a session's verify (even false or a path), but not a request's (only its default, true).
+            self._tls = {"verify": settings.verify, "cert": settings.cert}
+            self._conn = (session, settings.base_url)
         return self._conn
 
     def close(self) -> None:
@@ -301,7 +328,7 @@ class MovielensHook(BaseHook):
         params = _window_params(start_date, end_date)
         with self._redacting():
             body, url = self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
-            _, total, _ = self._parse_envelope(body, url)
+            _, total, _ = parse_envelope(body, url)
         return total > 0
 
     def test_connection(self) -> tuple[bool, str]:
@@ -309,7 +336,7 @@ class MovielensHook(BaseHook):
         try:
             with self._redacting():
                 body, url = self._get_json("/ratings", {"offset": 0, "limit": 1}, max_attempts=1)
-                _, total, _ = self._parse_envelope(body, url)
+                _, total, _ = parse_envelope(body, url)
         except MovielensError as exc:
             return False, str(exc)  # masked by _redacting, like every error of the hook
         except Exception as exc:  # the connection form shows the message instead of a stack trace
@@ -318,135 +345,39 @@ class MovielensHook(BaseHook):
 
     # -- requests and retries ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _redacting(self) -> Iterator[None]:
-        """Mask the credentials in any exception leaving the block, before anyone formats or logs it.
-
-        The one place the hook masks: around each attempt (so retry warnings quote masked errors)
-        and around each public call. Only body excerpts are masked earlier, before they are cut.
-        """
-        try:
-            yield
-        except Exception as exc:
-            self._redactor.scrub(exc)
-            raise
-
     def _get_json(
         self, path: str, params: dict[str, Any], *, max_attempts: int | None = None
     ) -> tuple[Any, str]:
         """GET ``path`` with retries; return the decoded JSON body and the (credential-free) URL."""
         session, base_url = self.get_conn()
         url = base_url + path
-        retrying = Retrying(
-            stop=stop_after_attempt(max_attempts or self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
-            sleep=self._sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
+        retrying = Retrying(sleep=self._sleep, **self._retry_options(max_attempts))
         try:
             with self._redacting():
                 return retrying(self._get_once, session, url, params)
         except requests.RequestException as exc:
             attempts = retrying.statistics["attempt_number"]
-            message = f"GET {url} failed after {attempts} attempt(s): "
-            message += type(exc).__name__
-            if isinstance(exc, requests.Timeout):
-                message += f" (timeouts: connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
-            else:
-                message += f": {exc}"
+            message = self._redactor(transport_failure_message(url, attempts, exc, self.timeout))
         # Raised outside the handler, so the error has no __context__ holding the unmasked request.
         raise MovielensConnectionError(message)
 
     def _get_once(self, session: requests.Session, url: str, params: dict[str, Any]) -> tuple[Any, str]:
         """One GET; any error it raises is masked already, so retry warnings can quote it."""
         with self._redacting():
-            response = session.get(url, params=params, timeout=self.timeout)
-            safe_url = _without_userinfo(response.url)  # the final URL: a redirect may have added some
+            response = session.get(url, params=params, timeout=self.timeout, **self._tls)
+            safe_url = without_userinfo(response.url)  # the final URL: a redirect may have added some
             if not response.ok:
-                raise self._api_error(response, safe_url)
-            try:
-                return orjson.loads(response.content), safe_url
-            except orjson.JSONDecodeError:
-                pass  # raised below, so the error's __context__ is not the decoder's (it holds the body)
-            excerpt = self._redactor.excerpt(response.content, 80)
-            raise _UndecodableBody(
-                f"GET {safe_url}: HTTP {response.status_code} body is not JSON: {excerpt!r}"
-            )
-
-    def _api_error(self, response: requests.Response, safe_url: str) -> MovielensAPIError:
-        message = (response.reason or "").strip() or "no message"
-        parameter: str | None = None
-        max_limit: int | None = None
-        body: Any = _NOT_JSON
-        with contextlib.suppress(orjson.JSONDecodeError):  # no handler: no __context__ holding the body
-            body = orjson.loads(response.content)
-        if body is _NOT_JSON:
-            text = self._redactor.excerpt(response.content, 200).strip()
-            if text:
-                message = text
-        else:
-            if isinstance(body, dict):
-                if isinstance(body.get("error"), str):
-                    message = body["error"]
-                if isinstance(body.get("parameter"), str):
-                    parameter = body["parameter"]
-                if _is_int(body.get("max_limit")) and body["max_limit"] >= 1:
-                    max_limit = body["max_limit"]
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return MovielensAPIError(
-            response.status_code,
-            safe_url,
-            message,
-            parameter=parameter,
-            max_limit=max_limit,
-            retry_after=retry_after,
-        )
-
-    def _wait(self, retry_state: RetryCallState) -> float:
-        """Backoff before the next attempt: the server's ``Retry-After`` (capped) or exponential + jitter."""
-        assert retry_state.outcome is not None  # tenacity calls wait after an attempt
-        exc = retry_state.outcome.exception()
-        if isinstance(exc, MovielensAPIError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_after)
-        return float(self._backoff(retry_state))
-
-    def _log_retry(self, retry_state: RetryCallState) -> None:
-        assert retry_state.outcome is not None
-        assert retry_state.next_action is not None
-        exc = retry_state.outcome.exception()
-        reason = str(exc) if isinstance(exc, MovielensError) else type(exc).__name__
-        wait = retry_state.next_action.sleep
-        self.log.warning(
-            "Attempt %d/%d failed (%s); retrying in %.2f s",
-            retry_state.attempt_number,
-            self.max_attempts,
-            reason,  # masked: _get_once masks its errors
-            wait,
-        )
+                raise api_error(
+                    response.status_code,
+                    response.reason,
+                    response.content,
+                    response.headers,
+                    safe_url,
+                    self._redactor,
+                )
+            return decode_body(response.status_code, response.content, safe_url, self._redactor), safe_url
 
     # -- pagination -------------------------------------------------------------------------------
-
-    def _parse_envelope(self, body: Any, url: str) -> tuple[list[Record], int, int | None]:
-        """Validate a page envelope; return ``(records, total, echoed limit or None)``."""
-        if not isinstance(body, dict):
-            raise MovielensResponseError(f"GET {url}: expected a JSON object, got {type(body).__name__}")
-        result = body.get("result")
-        if not isinstance(result, list):
-            raise MovielensResponseError(f"GET {url}: 'result' is missing or not a list")
-        total = body.get("total")
-        if not _is_int(total) or total < 0:
-            raise MovielensResponseError(f"GET {url}: 'total' is missing or not a non-negative integer")
-        if not all(map(isinstance, result, repeat(dict))):  # C-level; a large page costs a few ms less
-            for index, record in enumerate(result):
-                if not isinstance(record, dict):
-                    raise MovielensResponseError(
-                        f"GET {url}: record {index} of 'result' is a {type(record).__name__}, not an object"
-                    )
-        limit = body.get("limit")
-        echoed = limit if _is_int(limit) and limit >= 1 else None
-        return result, total, echoed
 
     def _paginate(
         self, path: str, params: dict[str, Any], batch_size: int | None, order: tuple[str, ...]
@@ -491,7 +422,7 @@ class MovielensHook(BaseHook):
                 )
                 limit = ceiling = new_limit
                 continue
-            records, page_total, echoed = self._parse_envelope(body, url)
+            records, page_total, echoed = parse_envelope(body, url)
             if total is None:
                 total = page_total
             elif page_total != total:
@@ -591,16 +522,139 @@ def _is_json(value: Any) -> bool:
     return True
 
 
-def _exponential_jitter(base: float, cap: float) -> wait_base:
-    """tenacity's ``base * 2**(attempt-1) + uniform(0, base)``, capped at ``cap``: floor plus jitter.
+class MovielensAsyncHook(_MovielensHookBase):
+    """The MovieLens API from an asyncio event loop (httpx): what the deferrable trigger uses.
 
-    Not ``wait_random_exponential``: its "full jitter" waits anywhere in ``[0, base * 2**n]``, so a
-    retry may come at once, well before the exponential floor a struggling server is given.
+    Built from the same connection settings, retry policy, errors and redaction as
+    :class:`MovielensHook`, so a check behaves alike in a task and in the triggerer; only the HTTP
+    library differs. It never blocks the loop, so one triggerer runs hundreds of checks at once.
+    Parameters as for :class:`MovielensHook`, except:
+
+    :param sleep: the coroutine function that waits between attempts (tests inject a recorder).
+    :param transport: an httpx transport to use instead of the network (tests only).
+
+    Use it as an async context manager (or await :meth:`aclose`)::
+
+        async with MovielensAsyncHook("movielens_default") as hook:
+            found = await hook.has_ratings("2024-01-01", "2024-01-02")
     """
-    try:
-        return wait_exponential_jitter(multiplier=base, max=cap, jitter=base)
-    except TypeError:  # tenacity < 9.1 names the multiplier ``initial``
-        return wait_exponential_jitter(initial=base, max=cap, jitter=base)
+
+    def __init__(
+        self,
+        conn_id: str = _MovielensHookBase.default_conn_name,
+        *,
+        timeout: float | tuple[float, float] | list[float] = (10.0, 60.0),
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_retry_after: float = 300.0,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            conn_id,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            max_retry_after=max_retry_after,
+        )
+        self._sleep = sleep
+        self._transport = transport
+        self._client: tuple[httpx.AsyncClient, str] | None = None
+
+    async def get_async_conn(self) -> tuple[httpx.AsyncClient, str]:
+        """Return the cached ``(client, base_url)``, reading the connection (async-safely) on first use."""
+        if self._client is None:
+            import httpx
+
+            settings = self._settings(await aget_connection(self.conn_id))
+            client = httpx.AsyncClient(
+                auth=settings.auth,
+                headers=settings.headers,
+                verify=settings.ssl_context(),
+                timeout=httpx.Timeout(self.timeout[1], connect=self.timeout[0]),
+                follow_redirects=True,  # as requests does for the sync hook
+                transport=self._transport,
+            )
+            self._client = (client, settings.base_url)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client; the next call opens a new one."""
+        if self._client is not None:
+            await self._client[0].aclose()
+        self._client = None
+
+    async def __aenter__(self) -> MovielensAsyncHook:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def has_ratings(self, start_date: DateLike = None, end_date: DateLike = None) -> bool:
+        """Whether the window holds at least one rating; one request with ``limit=1`` (retried)."""
+        params = _window_params(start_date, end_date)
+        with self._redacting():
+            body, url = await self._get_json("/ratings", {**params, "offset": 0, "limit": 1})
+            _, total, _ = parse_envelope(body, url)
+        return total > 0
+
+    async def _get_json(self, path: str, params: dict[str, Any]) -> tuple[Any, str]:
+        import httpx
+        from tenacity import AsyncRetrying
+
+        client, base_url = await self.get_async_conn()
+        url = base_url + path
+        options = self._retry_options(None)
+        retrying = (
+            AsyncRetrying(**options) if self._sleep is None else AsyncRetrying(sleep=self._sleep, **options)
+        )
+        try:
+            with self._redacting():
+                result: tuple[Any, str] = await retrying(self._get_once, client, url, params)
+                return result
+        except httpx.HTTPError as exc:
+            attempts = retrying.statistics["attempt_number"]
+            message = self._redactor(transport_failure_message(url, attempts, exc, self.timeout))
+        raise MovielensConnectionError(message)  # outside the handler: no __context__ with the request
+
+    async def _get_once(self, client: httpx.AsyncClient, url: str, params: dict[str, Any]) -> tuple[Any, str]:
+        with self._redacting():
+            response = await client.get(url, params=params)
+            safe_url = without_userinfo(str(response.url))
+            if response.is_error:  # 4xx/5xx, like requests' `not response.ok`
+                raise api_error(
+                    response.status_code,
+                    response.reason_phrase,
+                    response.content,
+                    response.headers,
+                    safe_url,
+                    self._redactor,
+                )
+            return decode_body(response.status_code, response.content, safe_url, self._redactor), safe_url
+
+
+def connection_form_widgets() -> dict[str, Any]:
+    """Airflow 2.11's form fields for the extras in :data:`~airflow_movielens.CONNECTION_FORM_FIELDS`.
+
+    Imported lazily: only the webserver has (and needs) flask_appbuilder and wtforms.
+    """
+    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+    from flask_babel import lazy_gettext
+    from wtforms import StringField
+
+    return {
+        name: StringField(
+            lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
+        )
+        for name, spec in CONNECTION_FORM_FIELDS.items()
+    }
 
 
 def ui_field_behaviour() -> dict[str, Any]:
@@ -611,12 +665,6 @@ def ui_field_behaviour() -> dict[str, Any]:
         "relabeling": dict(spec["relabeling"]),
         "placeholders": dict(spec["placeholders"]),
     }
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, MovielensAPIError):
-        return exc.status_code in RETRY_STATUSES
-    return isinstance(exc, (_UndecodableBody, *_TRANSIENT_TRANSPORT_ERRORS))
 
 
 def _is_about_limit(exc: MovielensAPIError) -> bool:
@@ -665,7 +713,7 @@ def _order_key(record: Record, order: tuple[str, ...], url: str, position: int) 
     values = []
     for field in order:
         value = record.get(field)
-        if not _is_number(value):
+        if not is_number(value):
             raise MovielensResponseError(f"GET {url}: record {position} has no numeric {field!r}")
         values.append(value)
     return tuple(values)
@@ -683,5 +731,5 @@ def _window_params(start_date: DateLike, end_date: DateLike) -> dict[str, Any]:
 
 def check_batch_size(batch_size: int | None) -> None:
     """``None`` (adaptive paging) or an integer >= 1; anything else is refused before any request."""
-    if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
+    if batch_size is not None and (not is_int(batch_size) or batch_size < 1):
         raise ValueError(f"batch_size must be None (adaptive) or an integer >= 1, got {batch_size!r}")

@@ -61,13 +61,22 @@ def _escaped(forms: Iterable[str]) -> set[str]:
     return escaped
 
 
-def credential_forms(login: str | None, password: str | None) -> frozenset[str]:
-    """Every text that would reveal ``password``; empty when there is no password to protect."""
-    if not password:
+#: Shorter extra secrets are not masked: masking "1" or "abc" would garble every message.
+MIN_SECRET_LENGTH = 6
+
+
+def credential_forms(login: str | None, password: str | None, secrets: Iterable[str] = ()) -> frozenset[str]:
+    """Every text that would reveal ``password`` or one of ``secrets`` (e.g. an API-key header value).
+
+    Empty when there is nothing to protect; ``secrets`` shorter than :data:`MIN_SECRET_LENGTH` are skipped.
+    """
+    forms = {secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH}
+    if password:
+        forms.add(password)
+        if login is not None:
+            forms |= _basic_auth_forms(login, password)
+    if not forms:
         return frozenset()
-    forms = {password}
-    if login is not None:
-        forms |= _basic_auth_forms(login, password)
     for form in list(forms):  # a URL may carry the header or its base64 as well as the password
         forms |= _percent_forms(form)
     forms |= _escaped(forms)
@@ -77,8 +86,10 @@ def credential_forms(login: str | None, password: str | None) -> frozenset[str]:
 class Redactor:
     """Replace every form of one connection's credentials (see :func:`credential_forms`) with ``***``."""
 
-    def __init__(self, login: str | None = None, password: str | None = None) -> None:
-        forms = sorted(credential_forms(login, password), key=len, reverse=True)  # longest first
+    def __init__(
+        self, login: str | None = None, password: str | None = None, *, secrets: Iterable[str] = ()
+    ) -> None:
+        forms = sorted(credential_forms(login, password, secrets), key=len, reverse=True)  # longest first
         #: The masked texts, longest first.
         self.forms: tuple[str, ...] = tuple(forms)
         self._pattern = re.compile("|".join(map(re.escape, forms))) if forms else None

@@ -6,12 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from airflow_movielens.compat import BaseTrigger, TriggerEvent
 from airflow_movielens.dates import DateLike, coerce_window
 from airflow_movielens.exceptions import MovielensAPIError, MovielensError
-from airflow_movielens.hooks import MovielensHook, check_hook_params
+from airflow_movielens.hooks import MovielensAsyncHook, check_hook_params
 
 # Indirection so tests can replace the wait between pokes without touching asyncio itself.
 _sleep = asyncio.sleep
@@ -24,9 +22,10 @@ def _event(payload: dict[str, Any]) -> TriggerEvent:
 class MovielensRatingsTrigger(BaseTrigger):
     """Poke ``/ratings`` for the window every ``poke_interval`` seconds until it holds a rating.
 
-    Each check is the sensor's poke (one ``limit=1`` request through :class:`MovielensHook`, with its
-    retries), run in a worker thread (asgiref's ``sync_to_async``, as Airflow asks of triggers) so the
-    triggerer's event loop is never blocked and Airflow's connection lookup works as in a task. Events:
+    Each check is the sensor's poke (one ``limit=1`` request, with its retries) made by
+    :class:`MovielensAsyncHook` on the triggerer's event loop: the same connection settings, retry
+    policy, errors and masking as the sensor's :class:`~airflow_movielens.hooks.MovielensHook`, but
+    never blocking the loop or holding a thread, so hundreds of waits share one triggerer. Events:
 
     * ``{"status": "success", "start_date", "end_date"}`` once a rating exists;
     * ``{"status": "error", "status_code", "message"}`` on a failure that retries did not cure (bad
@@ -36,7 +35,7 @@ class MovielensRatingsTrigger(BaseTrigger):
     :param start_date: first day included (``YYYY-MM-DD``, ``date`` or ``datetime``; stored as a string).
     :param end_date: first day excluded.
     :param poke_interval: seconds between negative checks.
-    :param hook_params: keyword arguments for the :class:`MovielensHook` of each check (``timeout``,
+    :param hook_params: keyword arguments for the :class:`MovielensAsyncHook` of the checks (``timeout``,
         ``max_attempts``, backoff), as the sensor was given them. Serialised with the trigger, so they
         must be JSON values: they are stored in their JSON form (a ``timeout`` pair as a list), and a
         function such as ``sleep`` is a ``ValueError`` (it cannot reach the triggerer process).
@@ -74,32 +73,29 @@ class MovielensRatingsTrigger(BaseTrigger):
             },
         )
 
-    def _check(self) -> bool:
-        with MovielensHook(self.conn_id, **self.hook_params) as hook:
-            return hook.has_ratings(self.start_date, self.end_date)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         window = {"start_date": self.start_date, "end_date": self.end_date}
-        while True:
-            try:
-                # In a worker thread, so the event loop is never blocked. sync_to_async (not
-                # asyncio.to_thread): on Airflow 3.0-3.2 the connection lookup reaches the supervisor
-                # with async_to_sync, which must find the triggerer's own event loop. Not asgiref's
-                # one shared "thread-sensitive" thread: a forked process inherits it dead and hangs.
-                found = await sync_to_async(self._check, thread_sensitive=False)()
-            except Exception as exc:  # report failures retries did not cure instead of looping on them
-                message = str(exc) if isinstance(exc, MovielensError) else f"{type(exc).__name__}: {exc}"
-                status_code = exc.status_code if isinstance(exc, MovielensAPIError) else None
-                yield _event({"status": "error", "status_code": status_code, "message": message, **window})
-                return
-            if found:
-                self.log.info("Found ratings for [%s, %s)", self.start_date, self.end_date)
-                yield _event({"status": "success", **window})
-                return
-            self.log.info(
-                "No ratings yet for [%s, %s); checking again in %.0f s",
-                self.start_date,
-                self.end_date,
-                self.poke_interval,
-            )
-            await _sleep(self.poke_interval)
+        hook = MovielensAsyncHook(self.conn_id, **self.hook_params)  # one HTTP client for every poke
+        try:
+            while True:
+                try:
+                    found = await hook.has_ratings(self.start_date, self.end_date)
+                except Exception as exc:  # report failures retries did not cure instead of looping on them
+                    message = str(exc) if isinstance(exc, MovielensError) else f"{type(exc).__name__}: {exc}"
+                    status_code = exc.status_code if isinstance(exc, MovielensAPIError) else None
+                    event = {"status": "error", "status_code": status_code, "message": hook.redact(message)}
+                    yield _event({**event, **window})
+                    return
+                if found:
+                    self.log.info("Found ratings for [%s, %s)", self.start_date, self.end_date)
+                    yield _event({"status": "success", **window})
+                    return
+                self.log.info(
+                    "No ratings yet for [%s, %s); checking again in %.0f s",
+                    self.start_date,
+                    self.end_date,
+                    self.poke_interval,
+                )
+                await _sleep(self.poke_interval)
+        finally:
+            await hook.aclose()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import responses
+from _loopback import LoopbackAPI
 from _provider_fakes import LOGIN, PASSWORD, LogCapture, Sleeps, set_connection
 
 from airflow_movielens.compat import AIRFLOW_V3
@@ -18,6 +19,17 @@ def connection(monkeypatch: pytest.MonkeyPatch) -> str:
     """The default connection pointing at the mocked loopback API, with a recognisable password."""
     set_connection(monkeypatch, host="127.0.0.1", port=5000, schema="http", login=LOGIN, password=PASSWORD)
     return "movielens_default"
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackAPI]:
+    """A real loopback HTTP server (for the async hook, which `responses` cannot mock) and the default
+    connection pointing at it, with the same recognisable password."""
+    with LoopbackAPI() as server:
+        set_connection(
+            monkeypatch, host="127.0.0.1", port=server.port, schema="http", login=LOGIN, password=PASSWORD
+        )
+        yield server
 
 
 @pytest.fixture

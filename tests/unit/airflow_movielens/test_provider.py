@@ -109,9 +109,39 @@ def test_provider_info_structure_is_what_airflow_reads():
             "connection-type": MovielensHook.conn_type,
             "hook-name": MovielensHook.hook_name,
             "ui-field-behaviour": airflow_movielens.CONNECTION_UI_FIELD_BEHAVIOUR,
+            "conn-fields": {
+                name: {
+                    "label": spec["label"],
+                    "description": spec["description"],
+                    "schema": {"type": ["string", "null"]},
+                }
+                for name, spec in airflow_movielens.CONNECTION_FORM_FIELDS.items()
+            },
         }
     ]
     assert MovielensHook.conn_type == "movielens"
+    assert set(airflow_movielens.CONNECTION_FORM_FIELDS) == {"verify", "cert", "key", "headers"}
+
+
+def test_connection_form_offers_the_extras():
+    """The form shows a field per extra: Airflow 3 from conn-fields, 2.11 from the hook's widgets."""
+    from airflow.providers_manager import ProvidersManager
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        widgets = ProvidersManager().connection_form_widgets
+    labels = {}
+    for name, spec in airflow_movielens.CONNECTION_FORM_FIELDS.items():
+        widget = widgets[f"extra__movielens__{name}"]
+        # Airflow 3 records the dotted path from conn-fields, 2.11 the class name of the hook it asked
+        assert widget.hook_class_name.rpartition(".")[2] == "MovielensHook"
+        assert not widget.is_sensitive
+        labels[name] = widget.field["schema"]["title"] if AIRFLOW_V3 else str(widget.field.args[0])
+        assert labels[name] == spec["label"]
+    assert "TLS" in labels["verify"]
+    package_dir = str(Path(airflow_movielens.__file__).parent)
+    ours = [w for w in caught if "movielens" in str(w.message).lower() or w.filename.startswith(package_dir)]
+    assert ours == [], [str(w.message) for w in ours]
 
 
 def test_ui_field_behaviour_is_the_same_on_both_lines():

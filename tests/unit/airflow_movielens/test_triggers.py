@@ -1,38 +1,50 @@
-"""MovielensRatingsTrigger: serialisation (hook_params included) and the async run loop (HTTP mocked,
-or a stalling loopback server for timeouts; sleep patched)."""
+"""MovielensRatingsTrigger: serialisation (hook_params included) and its async run loop against loopback
+servers (a stalling one for timeouts; no real waits)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 
 import pendulum
 import pytest
-import responses
-from _provider_fakes import BASE_URL, PASSWORD, Sleeps, set_connection, stalling_server
+from _loopback import envelope, json_answer
+from _provider_fakes import LOGIN, PASSWORD, Sleeps, set_connection, stalling_server
 
 import airflow_movielens.triggers as triggers_module
 from airflow_movielens.compat import TaskDeferred
+from airflow_movielens.hooks import MovielensAsyncHook
 from airflow_movielens.sensors import MovielensRatingsSensor
 from airflow_movielens.triggers import MovielensRatingsTrigger
-
-RATINGS = BASE_URL + "/ratings"
-
-
-def envelope(total):
-    records = [{"userId": 1, "movieId": 1, "rating": 4.0, "timestamp": 1704067200}] if total else []
-    return {"result": records, "offset": 0, "limit": 1, "total": total}
 
 
 @pytest.fixture
 def waits(monkeypatch):
+    """The waits between pokes, recorded instead of waited."""
     recorded: list[float] = []
 
     async def fake_sleep(seconds):
         recorded.append(seconds)
 
     monkeypatch.setattr(triggers_module, "_sleep", fake_sleep)
+    return recorded
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch):
+    """The hook's waits between attempts, recorded instead of waited (the trigger builds its hook)."""
+    recorded: list[float] = []
+
+    async def fake_sleep(seconds):
+        recorded.append(seconds)
+
+    class RecordingHook(MovielensAsyncHook):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, sleep=fake_sleep, **kwargs)
+
+    monkeypatch.setattr(triggers_module, "MovielensAsyncHook", RecordingHook)
     return recorded
 
 
@@ -111,6 +123,15 @@ def test_hook_params_timeout_fires_in_the_trigger_against_a_stalling_server(monk
     assert waits == []
 
 
+def test_bad_hook_params_fail_when_the_trigger_is_made():
+    with pytest.raises(ValueError, match="max_attempts must be an integer >= 1"):
+        make(hook_params={"max_attempts": 0})
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        make(hook_params={"timeout": [1, 2, 3]})
+    with pytest.raises(ValueError, match="unknown 'retries'"):
+        make(hook_params={"retries": 3})
+
+
 def test_dates_are_normalised_and_validated():
     from datetime import date
 
@@ -121,46 +142,116 @@ def test_dates_are_normalised_and_validated():
         make(poke_interval=-1)
 
 
-def test_success_event(connection, mocked, waits, logs):
-    mocked.add(responses.GET, RATINGS, json=envelope(4))
+def test_success_event(api, waits, logs):
+    api.answer(json_answer(envelope(4)))
     assert events(make()) == [{"status": "success", "start_date": "2024-01-01", "end_date": "2024-01-02"}]
-    assert mocked.calls[0].request.params == {
+    (request,) = api.received
+    assert request.path == "/ratings"
+    assert request.query == {
         "start_date": "2024-01-01",
         "end_date": "2024-01-02",
         "offset": "0",
         "limit": "1",
     }
+    assert (
+        request.headers["Authorization"]
+        == "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    )
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["User-Agent"].startswith("airflow-movielens/")
     assert waits == []
     assert "Found ratings for [2024-01-01, 2024-01-02)" in logs.messages
 
 
-def test_negative_then_positive_sleeps_between_pokes(connection, mocked, waits, logs):
-    mocked.add(responses.GET, RATINGS, json=envelope(0))
-    mocked.add(responses.GET, RATINGS, json=envelope(0))
-    mocked.add(responses.GET, RATINGS, json=envelope(1))
+def test_negative_then_positive_sleeps_between_pokes(api, waits, logs):
+    api.answer(json_answer(envelope(0)), json_answer(envelope(0)), json_answer(envelope(1)))
     assert [e["status"] for e in events(make(poke_interval=42))] == ["success"]
     assert waits == [42.0, 42.0]
     assert "No ratings yet for [2024-01-01, 2024-01-02); checking again in 42 s" in logs.messages
-    assert len(mocked.calls) == 3
+    assert len(api.received) == 3
 
 
-def test_http_error_gives_one_error_event_without_secret(connection, mocked, waits):
-    mocked.add(responses.GET, RATINGS, status=401, json={"error": f"bad password {PASSWORD}"})
+def test_http_error_gives_one_error_event_without_secret(api, waits, retry_waits):
+    api.answer(json_answer({"error": f"bad password {PASSWORD}"}, status=401))
     (event,) = events(make())
     assert event["status"] == "error"
     assert event["status_code"] == 401
     assert "401" in event["message"]
+    assert "bad password ***" in event["message"]
     assert PASSWORD not in json.dumps(event)
-    assert len(mocked.calls) == 1
+    assert len(api.received) == 1  # a 4xx fails at once
     assert waits == []  # no tight loop on failures
+    assert retry_waits == []
 
 
-def test_missing_connection_gives_error_event(monkeypatch, mocked, waits):
+def test_transient_errors_are_retried_with_the_injected_sleep(api, waits, retry_waits, logs):
+    api.answer(
+        json_answer({"error": "busy"}, status=503, headers={"Retry-After": "7"}),
+        json_answer({"error": "busy"}, status=502),
+        json_answer(envelope(1)),
+    )
+    trigger = make(hook_params={"backoff_base": 0.5, "backoff_max": 30})
+    assert [e["status"] for e in events(trigger)] == ["success"]
+    assert len(api.received) == 3
+    assert retry_waits[0] == 7.0  # the server's Retry-After
+    assert 1.0 <= retry_waits[1] <= 1.5  # backoff_base * 2 plus up to backoff_base of jitter
+    assert any("Attempt 1/5 failed" in message and "503" in message for message in logs.messages)
+    assert waits == []
+
+
+def test_retry_after_is_capped_by_max_retry_after(api, retry_waits):
+    api.answer(json_answer({"error": "slow down"}, status=429, headers={"Retry-After": "3600"}))
+    assert events(make(hook_params={"max_retry_after": 12}))[0]["status"] == "success"
+    assert retry_waits == [12.0]
+
+
+def test_hook_params_bound_the_attempts(api, retry_waits):
+    api.default = json_answer({"error": "down"}, status=500)
+    (event,) = events(make(hook_params={"max_attempts": 2, "timeout": [3, 4]}))
+    assert event["status"] == "error"
+    assert event["status_code"] == 500
+    assert len(api.received) == 2
+    assert len(retry_waits) == 1
+
+
+def test_an_echoing_server_never_gets_the_password_into_the_event(api, retry_waits):
+    def echo(request):
+        text = f"got {request.headers.get('Authorization')} for {LOGIN}:{PASSWORD} {json.dumps(PASSWORD)}"
+        return 500, {"Content-Type": "text/plain"}, text
+
+    api.default = echo
+    (event,) = events(make(hook_params={"max_attempts": 2}))
+    text = json.dumps(event)
+    token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    assert event["status_code"] == 500
+    assert PASSWORD not in text
+    assert token not in text
+    assert "got ***" in event["message"]
+
+
+def test_unreachable_server_gives_error_event_naming_the_attempts(monkeypatch, retry_waits):
+    import socket
+
+    from _provider_fakes import set_connection
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    set_connection(monkeypatch, host="127.0.0.1", port=port, login=LOGIN, password=PASSWORD)
+    (event,) = events(make(hook_params={"max_attempts": 3}))
+    assert event["status"] == "error"
+    assert event["status_code"] is None
+    assert event["message"].startswith(
+        f"GET http://127.0.0.1:{port}/ratings failed after 3 attempt(s): ConnectError"
+    )
+    assert len(retry_waits) == 2
+
+
+def test_missing_connection_gives_error_event(monkeypatch, waits):
     monkeypatch.delenv("AIRFLOW_CONN_NOPE", raising=False)
     (event,) = events(make(conn_id="nope"))
     assert event["status"] == "error"
     assert "nope" in event["message"]
-    assert len(mocked.calls) == 0
 
 
 def test_poke_interval_default_and_bounds():
@@ -172,10 +263,10 @@ def test_poke_interval_default_and_bounds():
             make(poke_interval=bad)
 
 
-def test_malformed_answer_gives_error_event(connection, mocked, waits):
-    mocked.add(responses.GET, RATINGS, json={"result": []})
+def test_malformed_answer_gives_error_event(api, waits):
+    api.answer(json_answer({"result": []}))
     (event,) = events(make())
-    url = f"{RATINGS}?start_date=2024-01-01&end_date=2024-01-02&offset=0&limit=1"
+    url = f"{api.url}/ratings?start_date=2024-01-01&end_date=2024-01-02&offset=0&limit=1"
     assert event == {
         "status": "error",
         "status_code": None,
@@ -185,31 +276,50 @@ def test_malformed_answer_gives_error_event(connection, mocked, waits):
     }
 
 
-def test_unexpected_exception_names_its_type(connection, mocked, waits, monkeypatch):
-    def broken(self):
+def test_unexpected_exception_names_its_type(api, waits, monkeypatch):
+    async def broken(self, start, end):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(MovielensRatingsTrigger, "_check", broken)
+    monkeypatch.setattr(MovielensAsyncHook, "has_ratings", broken)
     (event,) = events(make())
     assert event["message"] == "RuntimeError: boom"
     assert event["status_code"] is None
 
 
-def test_check_runs_where_async_to_sync_reaches_the_triggerer_loop(connection, mocked, waits, monkeypatch):
-    # On Airflow 3.0-3.2 a connection lookup inside the check calls the supervisor through
-    # async_to_sync; the coroutine must run on the trigger's own event loop, not on a new one.
+def test_the_client_is_closed_when_the_trigger_stops(api, waits, monkeypatch):
+    closed = []
+    original = MovielensAsyncHook.aclose
+
+    async def aclose(self):
+        closed.append(self._client is not None)
+        await original(self)
+
+    monkeypatch.setattr(MovielensAsyncHook, "aclose", aclose)
+    api.answer(json_answer(envelope(0)), json_answer(envelope(1)))
+    assert [e["status"] for e in events(make())] == ["success"]
+    assert closed == [True]  # once, after both pokes shared one client
+
+
+def test_connection_lookup_without_aget_connection_reaches_the_triggerer_loop(api, waits, monkeypatch):
+    # Airflow 2.11 (and task SDKs without BaseHook.aget_connection) look connections up with the
+    # blocking get_connection, in a worker thread; on Airflow 3 that lookup may call the supervisor
+    # through async_to_sync, whose coroutine must run on the trigger's own event loop.
     from asgiref.sync import async_to_sync
 
+    from airflow_movielens import compat
+
     loops = []
+    real_lookup = compat.BaseHook.get_connection
 
     async def on_loop():
         loops.append(asyncio.get_running_loop())
 
-    def check(self):
+    def get_connection(conn_id):
         async_to_sync(on_loop)()
-        return True
+        return real_lookup(conn_id)
 
-    monkeypatch.setattr(MovielensRatingsTrigger, "_check", check)
+    monkeypatch.delattr(compat.BaseHook, "aget_connection", raising=False)
+    monkeypatch.setattr(compat.BaseHook, "get_connection", get_connection)
 
     async def collect():
         main = asyncio.get_running_loop()
@@ -220,13 +330,18 @@ def test_check_runs_where_async_to_sync_reaches_the_triggerer_loop(connection, m
     assert loops == [main]
 
 
-def test_the_trigger_runs_in_a_forked_process(connection, mocked, waits):
+def test_the_trigger_runs_in_a_forked_process(api, waits, monkeypatch):
     # Executors and test runners fork. asgiref's shared thread-sensitive executor does not survive
-    # a fork, so a check sent there after the parent used it would hang the child for ever.
+    # a fork, so a lookup sent there after the parent used it would hang the child for ever. This is
+    # about the provider's own threaded lookup (compat.aget_connection without BaseHook.aget_connection,
+    # i.e. Airflow 2.11); Airflow's native aget_connection is Airflow's to keep fork-safe.
     import os
     import signal
 
-    mocked.add(responses.GET, RATINGS, json=envelope(1))
+    from airflow_movielens import compat
+
+    monkeypatch.delattr(compat.BaseHook, "aget_connection", raising=False)
+
     assert events(make())[0]["status"] == "success"  # the parent has used the worker now
     pid = os.fork()
     if pid == 0:  # child: exit 0 on success, killed by the alarm if the check never runs
@@ -237,3 +352,13 @@ def test_the_trigger_runs_in_a_forked_process(connection, mocked, waits):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_unknown_url_scheme_fails_at_once(monkeypatch, retry_waits):
+    from _provider_fakes import set_connection
+
+    set_connection(monkeypatch, host="127.0.0.1", port=5000, schema="htps", login=LOGIN, password=PASSWORD)
+    (event,) = events(make())
+    assert event["status"] == "error"
+    assert "failed after 1 attempt(s): UnsupportedProtocol" in event["message"]
+    assert retry_waits == []
