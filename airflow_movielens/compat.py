@@ -18,13 +18,18 @@ from airflow import __version__ as AIRFLOW_VERSION
 # The trigger base classes live in the same (non-deprecated) module on both lines.
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+#: The installed Airflow line as (major, minor), e.g. ``(3, 1)``; compare it with tuples.
+AIRFLOW_LINE: tuple[int, int] = (
+    int(AIRFLOW_VERSION.split(".")[0]),
+    int(AIRFLOW_VERSION.split(".")[1]),
+)
+
 #: True on Airflow 3.x (task SDK), False on Airflow 2.11.
-AIRFLOW_V3: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
+AIRFLOW_V3: bool = AIRFLOW_LINE >= (3, 0)
 
 if TYPE_CHECKING or AIRFLOW_V3:
     from airflow.sdk import (
         DAG,
-        BaseHook,
         BaseOperator,
         BaseSensorOperator,
         Context,
@@ -33,9 +38,14 @@ if TYPE_CHECKING or AIRFLOW_V3:
     )
     from airflow.sdk.io import attach
 
-    try:  # Airflow >= 3.1: the task SDK's configuration (what a task and the DAG processor read)
+    try:  # Airflow >= 3.1 (the task SDK's hook reads connections through the supervisor)
+        from airflow.sdk import BaseHook
+    except ImportError:  # Airflow 3.0: the hook base class is still Airflow core's
+        from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
+
+    try:  # the task SDK's configuration, where it exports it (what a task and the DAG processor read)
         from airflow.sdk import conf
-    except ImportError:  # Airflow 3.0
+    except ImportError:  # Airflow 3.0 and 3.1
         from airflow.configuration import conf  # type: ignore[no-redef,assignment]
 
     try:  # Airflow >= 3.1 (masks in the task process and tells the supervisor)
@@ -90,6 +100,7 @@ async def aget_connection(conn_id: str) -> Any:
 
 
 __all__ = [
+    "AIRFLOW_LINE",
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
     "DAG",

@@ -5,7 +5,7 @@ This module is not a DAG file (``.airflowignore`` lists it). The DAG files impor
 ``sys.path``. Nothing here does I/O at import time; the environment is only read.
 
 * ``DAG``: ``airflow.sdk.DAG`` on Airflow 3, ``airflow.models.dag.DAG`` on 2.11. The line is decided by
-  ``airflow_movielens.compat.AIRFLOW_V3`` (the version), not by probing ``import airflow.sdk``.
+  ``airflow_movielens.compat.AIRFLOW_LINE`` (the version), not by probing ``import airflow.sdk``.
 * ``daily_utc()``: a data-interval timetable, so every run covers ``[day, day + 1)`` in UTC on both
   lines. A bare ``schedule="@daily"`` is a zero-length interval on Airflow 3 (CronTriggerTimetable).
 * Output: ``$MOVIELENS_DATA_DIR/<dag_id>/<kind>/<YYYY-MM-DD>.<ext>``, partitioned by the UTC day of
@@ -19,16 +19,14 @@ import datetime as dt
 import os
 from typing import Any
 
-from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_LINE, AIRFLOW_V3
 from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE
 
-if AIRFLOW_V3:
+if AIRFLOW_LINE >= (3, 2):
+    from airflow.sdk import DAG, CronDataIntervalTimetable
+elif AIRFLOW_V3:  # Airflow 3.0 and 3.1 do not export the timetable from the SDK yet
     from airflow.sdk import DAG
-
-    try:
-        from airflow.sdk import CronDataIntervalTimetable
-    except ImportError:  # Airflow 3.0 does not export it from the SDK yet
-        from airflow.timetables.interval import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable
 else:  # Airflow 2.11
     from airflow.models.dag import DAG
     from airflow.timetables.interval import CronDataIntervalTimetable

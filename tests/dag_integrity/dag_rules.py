@@ -5,7 +5,9 @@ Each rule is a function taking what Airflow parsed (:class:`ParsedDags`) and ret
 installed Airflow line parses them itself:
 
 * Airflow 3: ``BundleDagBag`` with the folder as the bundle root (what the DAG processor and the
-  worker use; it puts the bundle root on ``sys.path`` so DAG files can import helper modules).
+  worker use; it puts the bundle root on ``sys.path`` so DAG files can import helper modules). It
+  lives in ``airflow.dag_processing.dagbag`` from 3.2 and in ``airflow.models.dagbag`` on 3.1; on 3.0
+  the DAG processor puts the bundle root on ``sys.path`` itself and parses with a plain ``DagBag``.
 * Airflow 2.11: ``DagBag(include_examples=False)``, with the folder on ``sys.path`` as Airflow 2 puts
   its DAGS_FOLDER there.
 
@@ -34,7 +36,7 @@ from airflow.configuration import conf
 from airflow.timetables.base import DataInterval, TimeRestriction
 from sqlalchemy.engine import Engine
 
-from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_LINE, AIRFLOW_V3
 
 #: How many scheduled runs from a DAG's start_date the data-interval rule inspects.
 FIRST_RUNS = 3
@@ -99,15 +101,21 @@ def refuse_io(attempts: list[str]) -> Iterator[None]:
 
 def _dagbag(path: Path, root: Path) -> Any:
     """Parse ``path`` (a file or folder) the way the installed Airflow line does."""
-    if AIRFLOW_V3:
+    if AIRFLOW_LINE >= (3, 2):
         from airflow.dag_processing.dagbag import BundleDagBag
 
         return BundleDagBag(dag_folder=str(path), bundle_path=root, bundle_name="movielens-dags")
+    if AIRFLOW_LINE >= (3, 1):
+        from airflow.models.dagbag import BundleDagBag
+
+        return BundleDagBag(dag_folder=str(path), bundle_path=root)
 
     from airflow.models.dagbag import DagBag
 
     if str(root) not in sys.path:
         sys.path.append(str(root))
+    if AIRFLOW_V3:  # 3.0
+        return DagBag(dag_folder=str(path), bundle_path=root, include_examples=False)
     return DagBag(dag_folder=str(path), include_examples=False, safe_mode=True)
 
 
@@ -276,10 +284,14 @@ def check_tags(parsed: ParsedDags) -> list[Violation]:
 
 def scheduler_timetable(dag: Any) -> Any:
     """The timetable the scheduler uses for ``dag`` (Airflow 3: the serialized DAG's)."""
-    if AIRFLOW_V3:
+    if AIRFLOW_LINE >= (3, 2):
         from airflow.serialization.serialized_objects import DagSerialization
 
         return DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable
+    if AIRFLOW_V3:  # 3.0 and 3.1 name the serializer SerializedDAG
+        from airflow.serialization.serialized_objects import SerializedDAG
+
+        return SerializedDAG.from_dict(SerializedDAG.to_dict(dag)).timetable
     return dag.timetable
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_LINE, AIRFLOW_V3
 
-if AIRFLOW_V3:
+if AIRFLOW_LINE >= (3, 2):
     from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable
+elif AIRFLOW_V3:  # 3.0 and 3.1: the SDK does not export the timetables yet
+    from airflow.sdk import DAG
+    from airflow.timetables.interval import CronDataIntervalTimetable
+    from airflow.timetables.trigger import CronTriggerTimetable
 else:
     from airflow.models.dag import DAG
     from airflow.timetables.interval import CronDataIntervalTimetable

@@ -13,7 +13,7 @@ import pytest
 
 import airflow_movielens
 from airflow_movielens import get_provider_info
-from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_LINE, AIRFLOW_V3
 
 
 def test_entry_point_loads_provider_info():
@@ -45,7 +45,7 @@ def test_providers_manager_knows_the_movielens_connection_type():
         warnings.simplefilter("always")
         manager = ProvidersManager()
         assert "airflow-movielens" in manager.providers
-        if AIRFLOW_V3:  # hooks moved to the task SDK's runtime manager in Airflow 3
+        if AIRFLOW_LINE >= (3, 2):  # hooks moved to the task SDK's runtime manager in Airflow 3.2
             from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
             hook = ProvidersManagerTaskRuntime().hooks["movielens"]

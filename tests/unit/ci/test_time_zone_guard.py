@@ -44,7 +44,9 @@ def test_a_time_zone_that_is_not_in_effect_stops_the_run(env, fragment):
     assert fragment in done.stderr
 
 
-@pytest.mark.parametrize("zone", ["Asia/Seoul", "America/New_York", "UTC"])
+@pytest.mark.parametrize(
+    "zone", ["Asia/Seoul", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Pacific/Auckland", "UTC"]
+)
 def test_a_time_zone_in_effect_is_accepted(zone):
     done = _pytest(TZ=zone)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -82,3 +82,27 @@ def test_release_publishes_only_after_gate_ci_and_build():
     assert publish["environment"]["name"] == "pypi"
     assert any(str(s.get("uses", "")).startswith("pypa/gh-action-pypi-publish@") for s in publish["steps"])
     assert _workflow("release.yml")["permissions"] == {"contents": "read"}
+
+
+def _tox_time_zones() -> dict[str, str]:
+    """env -> TZ of every env of env_list that tox.ini's [testenv] set_env gives its own zone."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "tox.ini", encoding="utf-8")
+    envs = set(_tox_env_list())
+    zones = {}
+    for line in parser["testenv"]["set_env"].splitlines():
+        match = re.fullmatch(r"\s*([\w-]+): TZ = (\S+)\s*", line)
+        if match and match[1] in envs:
+            zones[match[1]] = match[2]
+    return zones
+
+
+def test_ci_run_checks_the_zone_of_every_env_tox_runs_outside_utc():
+    """.ci/run's ZONES (tzdata check, JUnit time-zone check) names exactly tox.ini's per-env zones."""
+    text = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    match = re.search(r"^ZONES=\(([^)]*)\)", text, re.MULTILINE)
+    assert match, "no ZONES=(...) in .ci/run"
+    ci_zones = dict(item.split("=", 1) for item in match[1].split())
+    tox_zones = _tox_time_zones()
+    assert {"unit-af33", "unit-af211", "unit-af30", "unit-af31", "unit-af32"} <= set(tox_zones)
+    assert ci_zones == tox_zones
