@@ -11,7 +11,7 @@ must not be mistaken for Airflow 3.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
 
@@ -24,6 +24,7 @@ AIRFLOW_V3: bool = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 if TYPE_CHECKING or AIRFLOW_V3:
     from airflow.sdk import (
         DAG,
+        Asset,
         BaseHook,
         BaseOperator,
         BaseSensorOperator,
@@ -53,6 +54,7 @@ if TYPE_CHECKING or AIRFLOW_V3:
             TaskDeferred,
         )
 else:  # Airflow 2.11
+    from airflow.datasets import Dataset as Asset
     from airflow.exceptions import AirflowException, AirflowTaskTerminated, AirflowTaskTimeout, TaskDeferred
     from airflow.hooks.base import BaseHook
     from airflow.io.path import ObjectStoragePath
@@ -63,6 +65,33 @@ else:  # Airflow 2.11
     from airflow.utils.context import Context
     from airflow.utils.log.secrets_masker import mask_secret
 
+
+def add_hook_lineage(context: object, *, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = ()) -> None:
+    """Report asset URIs read (``inputs``) and written (``outputs``) to Airflow's hook lineage collector.
+
+    The collector is what lineage listeners (the OpenLineage provider) read when an operator gives
+    no lineage of its own; it is a no-op unless such a listener is installed. Airflow 3 names the
+    methods ``add_*_asset``, Airflow 2.11 ``add_*_dataset``; 3.0 keeps the getter in ``airflow.lineage``.
+    """
+    collector: Any
+    if AIRFLOW_V3:
+        try:  # Airflow >= 3.1
+            from airflow.sdk.lineage import get_hook_lineage_collector
+        except ImportError:  # Airflow 3.0
+            from airflow.lineage.hook import get_hook_lineage_collector  # type: ignore[no-redef]
+        collector = get_hook_lineage_collector()
+        add_input, add_output = collector.add_input_asset, collector.add_output_asset
+    else:
+        from airflow.lineage.hook import get_hook_lineage_collector as get_collector
+
+        collector = get_collector()
+        add_input, add_output = collector.add_input_dataset, collector.add_output_dataset
+    for uri in inputs:
+        add_input(context=context, uri=uri)
+    for uri in outputs:
+        add_output(context=context, uri=uri)
+
+
 __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
@@ -70,6 +99,7 @@ __all__ = [
     "AirflowException",
     "AirflowTaskTerminated",
     "AirflowTaskTimeout",
+    "Asset",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
@@ -79,6 +109,7 @@ __all__ = [
     "PokeReturnValue",
     "TaskDeferred",
     "TriggerEvent",
+    "add_hook_lineage",
     "attach",
     "mask_secret",
 ]
