@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import orjson
 import pandas as pd
 
-from airflow_movielens.compat import BaseOperator, Context
+from airflow_movielens.compat import Asset, BaseOperator, Context
 from airflow_movielens.dates import (
     DEFAULT_END_DATE,
     DEFAULT_START_DATE,
@@ -95,7 +95,9 @@ class MovielensFetchRatingsOperator(BaseOperator):
     lineage collector as an output asset, and with ``apache-airflow-providers-openlineage`` installed
     the task's OpenLineage events name the API's ``/ratings`` (namespace ``scheme://host:port``, the
     window as an ``inputSubset`` partition) as input and the file as output (see
-    :mod:`airflow_movielens.lineage`). Give ``outlets=[Asset(...)]`` to make the task an asset producer.
+    :mod:`airflow_movielens.lineage`). With ``outlets=[Asset(...)]`` the task is an asset producer:
+    each success emits an event per asset whose ``extra`` is ``{"path", "start_date", "end_date",
+    "count"}`` of the partition written, so a consumer DAG knows which file is new.
     """
 
     template_fields: Sequence[str] = ("window_start", "window_end", "output_path")
@@ -161,6 +163,9 @@ class MovielensFetchRatingsOperator(BaseOperator):
         self.log.info("Wrote %d ratings to %s", count, self.output_path)
         self._fetched = FetchRecord(api_url, start, end, self.output_path, count)
         _report_files(self, inputs=(), outputs=(self.output_path,))
+        self._describe_asset_events(
+            context, {"path": self.output_path, "start_date": start, "end_date": end, "count": count}
+        )
         return {
             "path": self.output_path,
             "count": count,
@@ -168,6 +173,15 @@ class MovielensFetchRatingsOperator(BaseOperator):
             "end_date": end,
             "format": self.output_format,
         }
+
+    def _describe_asset_events(self, context: Context, extra: dict[str, Any]) -> None:
+        """Put ``extra`` (the partition written) into the event of every asset in ``outlets``."""
+        events: Any = context.get("outlet_events")
+        if events is None:  # a hand-made context (tests, direct execute() calls)
+            return
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):  # an alias names no asset event of its own
+                events[outlet].extra.update(extra)
 
     def _planned(self) -> FetchRecord:
         """What a run with the rendered fields reads and writes (reads the connection, no request)."""

@@ -6,9 +6,10 @@ migrated by ``airflow db migrate``, the repository's ``dags/`` as the DAGs folde
 from ``AIRFLOW_CONN_MOVIELENS_DEFAULT`` (JSON) and ``MOVIELENS_DATA_DIR`` in a temporary directory.
 No API server runs: the child answers ``http://127.0.0.1:5000/ratings`` with ``responses`` (the hook
 speaks ``requests``), so nothing leaves the process. The child reports the run's task states and
-the asset events the metastore holds for the task, on whichever Airflow line the session runs.
-(On Airflow 2.11 the DAG is first stored as the DAG processor would: its ``dag.test()`` records an
-event only for a dataset the metastore knows; Airflow 3's ``dag.test()`` stores the DAG itself.)
+the asset events the metastore holds, with the partition the fetch wrote in their ``extra``, on
+whichever Airflow line the session runs. (On Airflow 2.11 the DAG is first stored as the DAG
+processor would: its ``dag.test()`` records an event only for a dataset the metastore knows;
+Airflow 3's ``dag.test()`` stores the DAG itself.)
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ with create_session() as session:
     model_id = Model.id
     event_model_id = Event.asset_id if AIRFLOW_V3 else Event.dataset_id
     events = [
-        {"uri": uri, "task_id": event.source_task_id, "run_id": event.source_run_id}
+        {"uri": uri, "task_id": event.source_task_id, "run_id": event.source_run_id, "extra": event.extra}
         for event, uri in session.query(Event, Model.uri).join(Model, event_model_id == model_id)
     ]
 print("ASSET_TEST_RESULT " + json.dumps({
@@ -118,14 +119,15 @@ def test_fetch_run_emits_an_event_for_the_ratings_asset(tmp_path: Path) -> None:
     result = json.loads(line.split(" ", 1)[1])
     assert result["state"] == "success"
     assert result["tasks"] == {"fetch_ratings": "success"}
+    written = data_dir / "03_operator" / "ratings" / "2024-01-01.json"
     assert result["events"] == [
         {
             "uri": f"file://{data_dir}/03_operator/ratings",
             "task_id": "fetch_ratings",
             "run_id": result["run_id"],
+            "extra": {"path": str(written), "start_date": "2024-01-01", "end_date": "2024-01-02", "count": 1},
         }
     ]
-    written = data_dir / "03_operator" / "ratings" / "2024-01-01.json"
     assert json.loads(written.read_text()) == [
         {"userId": 1, "movieId": 2, "rating": 4.5, "timestamp": 1704067200}
     ]

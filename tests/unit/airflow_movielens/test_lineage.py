@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections import defaultdict
+from types import SimpleNamespace
 
 import pendulum
 import pytest
@@ -20,7 +22,7 @@ from _provider_fakes import FakeRatingsAPI, rating
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_movielens import compat
-from airflow_movielens.compat import AIRFLOW_V3, ObjectStoragePath, attach
+from airflow_movielens.compat import AIRFLOW_V3, Asset, ObjectStoragePath, attach
 from airflow_movielens.exceptions import MovielensAPIError
 from airflow_movielens.lineage import asset_uri, dataset_name
 from airflow_movielens.operators import MovielensFetchRatingsOperator, MovielensRankMoviesOperator
@@ -174,6 +176,25 @@ def test_a_lineage_failure_does_not_fail_the_written_fetch(connection, mocked, t
     assert run(fetch_op(target))["count"] == 1
     assert json.loads(target.read_text()) == [rating(0)]
     assert f"Could not report lineage of {target}: listener plugin exploded" in logs.messages
+
+
+# -- asset events ----------------------------------------------------------------------------------
+
+
+def test_fetch_describes_the_written_partition_in_its_asset_events(connection, mocked, tmp_path):
+    FakeRatingsAPI([rating(0), rating(1)]).register(mocked)
+    ratings = Asset(f"file://{tmp_path}/ratings")
+    op = fetch_op(tmp_path / "ratings" / "{{ ds }}.json", outlets=[ratings])
+    events = defaultdict(lambda: SimpleNamespace(extra={}))
+    op.render_template_fields(DAY)
+    op.execute({**DAY, "outlet_events": events})
+    assert list(events) == [ratings]
+    assert events[ratings].extra == {
+        "path": f"{tmp_path}/ratings/2024-01-01.json",
+        "start_date": "2024-01-01",
+        "end_date": "2024-01-02",
+        "count": 2,
+    }
 
 
 # -- OpenLineage -----------------------------------------------------------------------------------
