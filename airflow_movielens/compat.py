@@ -30,6 +30,7 @@ AIRFLOW_V3: bool = AIRFLOW_LINE >= (3, 0)
 if TYPE_CHECKING or AIRFLOW_V3:
     from airflow.sdk import (
         DAG,
+        Asset,
         BaseOperator,
         BaseSensorOperator,
         Context,
@@ -69,6 +70,7 @@ if TYPE_CHECKING or AIRFLOW_V3:
         )
 else:  # Airflow 2.11
     from airflow.configuration import conf
+    from airflow.datasets import Dataset as Asset
     from airflow.exceptions import AirflowException, AirflowTaskTerminated, AirflowTaskTimeout, TaskDeferred
     from airflow.hooks.base import BaseHook
     from airflow.io.path import ObjectStoragePath
@@ -99,6 +101,32 @@ async def aget_connection(conn_id: str) -> Any:
     return await sync_to_async(BaseHook.get_connection, thread_sensitive=False)(conn_id)
 
 
+def add_hook_lineage(context: object, *, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = ()) -> None:
+    """Report asset URIs read (``inputs``) and written (``outputs``) to Airflow's hook lineage collector.
+
+    The collector is what lineage listeners (the OpenLineage provider) read when an operator gives
+    no lineage of its own; it is a no-op unless such a listener is installed. Airflow 3 names the
+    methods ``add_*_asset``, Airflow 2.11 ``add_*_dataset``; 3.0 keeps the getter in ``airflow.lineage``.
+    """
+    collector: Any
+    if AIRFLOW_V3:
+        try:  # Airflow >= 3.1
+            from airflow.sdk.lineage import get_hook_lineage_collector
+        except ImportError:  # Airflow 3.0
+            from airflow.lineage.hook import get_hook_lineage_collector  # type: ignore[no-redef]
+        collector = get_hook_lineage_collector()
+        add_input, add_output = collector.add_input_asset, collector.add_output_asset
+    else:
+        from airflow.lineage.hook import get_hook_lineage_collector as get_collector
+
+        collector = get_collector()
+        add_input, add_output = collector.add_input_dataset, collector.add_output_dataset
+    for uri in inputs:
+        add_input(context=context, uri=uri)
+    for uri in outputs:
+        add_output(context=context, uri=uri)
+
+
 __all__ = [
     "AIRFLOW_LINE",
     "AIRFLOW_V3",
@@ -107,6 +135,7 @@ __all__ = [
     "AirflowException",
     "AirflowTaskTerminated",
     "AirflowTaskTimeout",
+    "Asset",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
@@ -116,6 +145,7 @@ __all__ = [
     "PokeReturnValue",
     "TaskDeferred",
     "TriggerEvent",
+    "add_hook_lineage",
     "aget_connection",
     "attach",
     "conf",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import orjson
 import pandas as pd
 
-from airflow_movielens.compat import BaseOperator, Context
+from airflow_movielens.compat import Asset, BaseOperator, Context
 from airflow_movielens.dates import (
     DEFAULT_END_DATE,
     DEFAULT_START_DATE,
@@ -19,8 +19,12 @@ from airflow_movielens.dates import (
 )
 from airflow_movielens.exceptions import MovielensError
 from airflow_movielens.hooks import MovielensHook, check_batch_size, check_hook_params
+from airflow_movielens.lineage import FetchRecord, fetch_lineage, rank_lineage, report_files
 from airflow_movielens.ranking import rank_movies_by_rating
 from airflow_movielens.storage import atomic_writer, read_bytes
+
+if TYPE_CHECKING:  # optional: only with apache-airflow-providers-openlineage
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 OutputFormat = Literal["json", "jsonl"]
 _FORMATS = ("json", "jsonl")
@@ -29,6 +33,18 @@ _FORMATS = ("json", "jsonl")
 def _check_format(name: str, value: str) -> None:
     if value not in _FORMATS:
         raise ValueError(f"{name} must be one of {', '.join(_FORMATS)}, got {value!r}")
+
+
+def _report_files(operator: BaseOperator, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> None:
+    """Tell Airflow's hook lineage collector the files ``operator`` read and wrote; never fail the task.
+
+    The file is already in place when this runs: a lineage problem (an URI Airflow refuses as an
+    asset, a broken listener plugin) is logged, not raised.
+    """
+    try:
+        report_files(operator, inputs=inputs, outputs=outputs)
+    except Exception as exc:
+        operator.log.warning("Could not report lineage of %s: %s", ", ".join(inputs + outputs), exc)
 
 
 class _RecordWriter:
@@ -78,6 +94,14 @@ class MovielensFetchRatingsOperator(BaseOperator):
         forever; the task fails (before any request) with the reason and the timetable to use.
 
     Returns (XCom) ``{"path", "count", "start_date", "end_date", "format"}``.
+
+    Lineage: the written file (its final path, never the temporary one) is reported to Airflow's hook
+    lineage collector as an output asset, and with ``apache-airflow-providers-openlineage`` installed
+    the task's OpenLineage events name the API's ``/ratings`` (namespace ``scheme://host:port``, the
+    window as an ``inputSubset`` partition) as input and the file as output (see
+    :mod:`airflow_movielens.lineage`). With ``outlets=[Asset(...)]`` the task is an asset producer:
+    each success emits an event per asset whose ``extra`` is ``{"path", "start_date", "end_date",
+    "count"}`` of the partition written, so a consumer DAG knows which file is new.
     """
 
     template_fields: Sequence[str] = ("conn_id", "window_start", "window_end", "output_path")
@@ -110,8 +134,10 @@ class MovielensFetchRatingsOperator(BaseOperator):
         if not isinstance(allow_empty_window, bool):
             raise TypeError(f"allow_empty_window must be True or False, got {allow_empty_window!r}")
         self.allow_empty_window = allow_empty_window
+        self._fetched: FetchRecord | None = None  # what the last successful execute() read and wrote
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self._fetched = None
         start, end = coerce_window(self.window_start, self.window_end)
         if start is not None and start == end:
             if not self.allow_empty_window:
@@ -136,7 +162,13 @@ class MovielensFetchRatingsOperator(BaseOperator):
                         100.0 * count / page.total,  # pages are never empty, so total > 0
                     )
                 writer.close()
+            api_url = hook.get_conn()[1]  # cached: the URL the pages came from, without credentials
         self.log.info("Wrote %d ratings to %s", count, self.output_path)
+        self._fetched = FetchRecord(api_url, start, end, self.output_path, count)
+        _report_files(self, inputs=(), outputs=(self.output_path,))
+        self._describe_asset_events(
+            context, {"path": self.output_path, "start_date": start, "end_date": end, "count": count}
+        )
         return {
             "path": self.output_path,
             "count": count,
@@ -144,6 +176,31 @@ class MovielensFetchRatingsOperator(BaseOperator):
             "end_date": end,
             "format": self.output_format,
         }
+
+    def _describe_asset_events(self, context: Context, extra: dict[str, Any]) -> None:
+        """Put ``extra`` (the partition written) into the event of every asset in ``outlets``."""
+        events: Any = context.get("outlet_events")
+        if events is None:  # a hand-made context (tests, direct execute() calls)
+            return
+        for outlet in self.outlets:
+            if isinstance(outlet, Asset):  # an alias names no asset event of its own
+                events[outlet].extra.update(extra)
+
+    def _planned(self) -> FetchRecord:
+        """What a run with the rendered fields reads and writes (reads the connection, no request)."""
+        start, end = coerce_window(self.window_start, self.window_end)
+        with MovielensHook(self.conn_id, **self.hook_params) as hook:
+            api_url = hook.get_conn()[1]
+        return FetchRecord(api_url, start, end, self.output_path)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage | None:
+        """OpenLineage datasets of the run about to start (``None`` without the OpenLineage provider)."""
+        return fetch_lineage(self._planned())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage datasets of the finished run, with the count written (``None`` without the
+        OpenLineage provider); after a failed run, those it was to read and write."""
+        return fetch_lineage(self._fetched or self._planned())
 
 
 def read_ratings(path: str, input_format: str = "json") -> pd.DataFrame:
@@ -177,6 +234,9 @@ class MovielensRankMoviesOperator(BaseOperator):
 
     The CSV has the columns ``movieId,avg_rating,num_ratings`` (``,title`` with ``conn_id``); an empty
     window gives a CSV with just the header. Returns (XCom) ``{"path", "count"}``.
+
+    Lineage as for the fetch operator: the input file in and the CSV (final path) out, to the hook
+    lineage collector and, with the OpenLineage provider, in the task's OpenLineage events.
     """
 
     template_fields: Sequence[str] = ("conn_id", "input_path", "output_path")
@@ -203,8 +263,10 @@ class MovielensRankMoviesOperator(BaseOperator):
         self.conn_id = conn_id
         self.input_format = input_format
         self.hook_params = check_hook_params(hook_params)
+        self._ranked: int | None = None  # movies in the ranking the last successful execute() wrote
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self._ranked = None
         ratings = read_ratings(self.input_path, self.input_format)
         ranking = rank_movies_by_rating(ratings, min_ratings=self.min_ratings)
         if self.conn_id is not None:
@@ -214,7 +276,17 @@ class MovielensRankMoviesOperator(BaseOperator):
         self.log.info(
             "Ranked %d movies from %d ratings into %s", len(ranking), len(ratings), self.output_path
         )
+        self._ranked = len(ranking)
+        _report_files(self, inputs=(self.input_path,), outputs=(self.output_path,))
         return {"path": self.output_path, "count": len(ranking)}
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage | None:
+        """OpenLineage datasets of the run about to start (``None`` without the OpenLineage provider)."""
+        return rank_lineage(self.input_path, self.output_path)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage datasets of the finished run (``None`` without the OpenLineage provider)."""
+        return rank_lineage(self.input_path, self.output_path, self._ranked)
 
     def _titles(self, movie_ids: set[Any]) -> dict[Any, str]:
         """Titles of the ranked movies from ``/movies``; empty (with a warning) if they can't be fetched."""

@@ -20,6 +20,10 @@ clean up, so every successful write also removes the **stale** temporaries of th
 Only names this module creates are considered, for the same target only: ``.NAME.`` followed by 32
 lowercase hex digits (or, locally, the 8 characters ``tempfile.mkstemp`` used in earlier versions)
 and ``.tmp``. An ``OSError`` while writing (a full disk, a permission) is re-raised naming the target.
+
+Lineage: nothing here reports to Airflow's hook lineage collector (``ObjectStoragePath.open`` would
+report the temporary object as the task's output); the operators report the final paths
+(:mod:`airflow_movielens.lineage`).
 """
 
 from __future__ import annotations
@@ -209,7 +213,9 @@ def _atomic_object(path: str) -> Iterator[IO[bytes]]:
     try:
         if not directory.exists():  # local-like stores need the directory; on S3 etc. this is a no-op
             directory.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as handle:  # type: ignore[no-untyped-call]
+        # The file system's own handle, not ``tmp.open()``: that one reports every write of the
+        # temporary object to Airflow's hook lineage collector. The caller reports the final path.
+        with tmp.fs.open(tmp.path, "wb") as handle:
             yield handle
         tmp.rename(target)
     except BaseException as exc:
@@ -225,5 +231,8 @@ def read_bytes(path: str) -> bytes:
     if is_uri(path):
         from airflow_movielens.compat import ObjectStoragePath
 
-        return ObjectStoragePath(path).read_bytes()
+        source = ObjectStoragePath(path)
+        with source.fs.open(source.path, "rb") as handle:  # untracked, as writes are (see _atomic_object)
+            data: bytes = handle.read()
+        return data
     return Path(path).read_bytes()

@@ -1,0 +1,133 @@
+"""``dags/03_operator.py`` is an asset producer: a ``dag.test()`` run emits one event for its asset.
+
+The run happens in a child process with an Airflow of its own, as in
+``tests/integration/test_pipeline_dag.py``: a temporary ``AIRFLOW_HOME`` with a SQLite metastore
+migrated by ``airflow db migrate``, the repository's ``dags/`` as the DAGs folder, the connection
+from ``AIRFLOW_CONN_MOVIELENS_DEFAULT`` (JSON) and ``MOVIELENS_DATA_DIR`` in a temporary directory.
+No API server runs: the child answers ``http://127.0.0.1:5000/ratings`` with ``responses`` (the hook
+speaks ``requests``), so nothing leaves the process. The child reports the run's task states and
+the asset events the metastore holds, with the partition the fetch wrote in their ``extra``, on
+whichever Airflow line the session runs. (On Airflow 2.11 the DAG is first stored as the DAG
+processor would: its ``dag.test()`` records an event only for a dataset the metastore knows;
+Airflow 3's ``dag.test()`` stores the DAG itself.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO_ROOT / "dags"
+TIMEOUT_S = 300
+LOGICAL_DATE = dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)  # manual run: window [01-01, 01-02)
+
+DRIVER = r"""
+import datetime as dt, json, sys
+import responses
+from airflow_movielens.compat import AIRFLOW_V3
+
+dags_folder, logical_date = sys.argv[1], dt.datetime.fromisoformat(sys.argv[2])
+if AIRFLOW_V3:
+    from airflow.dag_processing.dagbag import BundleDagBag
+    from airflow.models.asset import AssetEvent as Event, AssetModel as Model
+    bag = BundleDagBag(dags_folder, bundle_path=dags_folder, bundle_name="dags-folder")
+else:
+    from airflow.models.dagbag import DagBag
+    from airflow.models.dataset import DatasetEvent as Event, DatasetModel as Model
+    bag = DagBag(dags_folder, include_examples=False)
+if bag.import_errors:
+    raise SystemExit(f"import errors: {bag.import_errors}")
+
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+
+RECORDS = [{"userId": 1, "movieId": 2, "rating": 4.5, "timestamp": 1704067200}]
+
+def ratings(request):
+    body = {"result": RECORDS, "offset": 0, "limit": 1000, "total": len(RECORDS)}
+    return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+dag = bag.dags["03_operator"]
+if not AIRFLOW_V3:  # 2.11's dag.test() records events only for datasets the DAG processor has stored
+    bag.sync_to_db()
+with responses.RequestsMock(assert_all_requests_are_fired=True) as mocked:
+    mocked.add_callback(responses.GET, "http://127.0.0.1:5000/ratings", callback=ratings)
+    run = dag.test(logical_date=logical_date) if AIRFLOW_V3 else dag.test(execution_date=logical_date)
+
+with create_session() as session:
+    tis = session.query(TaskInstance).filter(
+        TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == run.run_id
+    )
+    states = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis}
+    model_id = Model.id
+    event_model_id = Event.asset_id if AIRFLOW_V3 else Event.dataset_id
+    events = [
+        {"uri": uri, "task_id": event.source_task_id, "run_id": event.source_run_id, "extra": event.extra}
+        for event, uri in session.query(Event, Model.uri).join(Model, event_model_id == model_id)
+    ]
+print("ASSET_TEST_RESULT " + json.dumps({
+    "state": str(getattr(run.state, "value", run.state)),
+    "run_id": run.run_id,
+    "tasks": states,
+    "events": events,
+}), flush=True)
+"""
+
+
+def _env(home: Path, data_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_CONFIG"
+    }
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW_CONN_MOVIELENS_DEFAULT": json.dumps(
+                {"conn_type": "movielens", "host": "127.0.0.1", "port": 5000, "schema": "http"}
+            ),
+            "MOVIELENS_DATA_DIR": str(data_dir),
+        }
+    )
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str) -> str:
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{what} exited with {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def test_fetch_run_emits_an_event_for_the_ratings_asset(tmp_path: Path) -> None:
+    home, data_dir = tmp_path / "airflow-home", tmp_path / "data"
+    home.mkdir()
+    env = _env(home, data_dir)
+    _run([sys.executable, "-m", "airflow", "db", "migrate"], env, "airflow db migrate")
+    out = _run([sys.executable, "-c", DRIVER, str(DAGS_FOLDER), LOGICAL_DATE.isoformat()], env, "dag.test()")
+    (line,) = [line for line in out.splitlines() if line.startswith("ASSET_TEST_RESULT ")]
+    result = json.loads(line.split(" ", 1)[1])
+    assert result["state"] == "success"
+    assert result["tasks"] == {"fetch_ratings": "success"}
+    written = data_dir / "03_operator" / "ratings" / "2024-01-01.json"
+    assert result["events"] == [
+        {
+            "uri": f"file://{data_dir}/03_operator/ratings",
+            "task_id": "fetch_ratings",
+            "run_id": result["run_id"],
+            "extra": {"path": str(written), "start_date": "2024-01-01", "end_date": "2024-01-02", "count": 1},
+        }
+    ]
+    assert json.loads(written.read_text()) == [
+        {"userId": 1, "movieId": 2, "rating": 4.5, "timestamp": 1704067200}
+    ]
