@@ -643,16 +643,21 @@ class MovielensAsyncHook(_MovielensHookBase):
 def connection_form_widgets() -> dict[str, Any]:
     """Airflow 2.11's form fields for the extras in :data:`~airflow_movielens.CONNECTION_FORM_FIELDS`.
 
-    Imported lazily: only the webserver has (and needs) flask_appbuilder and wtforms.
+    Imported lazily: only the webserver has (and needs) wtforms. flask_appbuilder's widget is used
+    where it is installed (2.11's webserver); Airflow 3.0 and 3.1 read these fields too, but run
+    without flask_appbuilder unless the FAB auth manager is installed, and drop the whole connection
+    type when this method fails to import, so its absence must not fail.
     """
-    from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-    from flask_babel import lazy_gettext
     from wtforms import StringField
 
+    try:
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+    except ImportError:
+        widget: dict[str, Any] = {}
+    else:
+        widget = {"widget": BS3TextFieldWidget()}
     return {
-        name: StringField(
-            lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
-        )
+        name: StringField(spec["label"], description=spec["description"], **widget)
         for name, spec in CONNECTION_FORM_FIELDS.items()
     }
 

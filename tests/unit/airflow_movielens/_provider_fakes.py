@@ -141,8 +141,16 @@ def execute_as_the_task_runner(task: Any, context: dict[str, Any]) -> Any:
     which sets the safeguard's tracker. Neither needs a metastore for a task returning ``None``.
     """
     if AIRFLOW_V3:
-        from airflow.sdk.execution_time.task_runner import _run_execute_callable
+        try:  # Airflow >= 3.3
+            from airflow.sdk.execution_time.task_runner import _run_execute_callable
+        except ImportError:  # 3.0-3.2: what their task runner's _execute_task does, inline
+            import contextvars
 
+            from airflow.sdk.bases.operator import ExecutorSafeguard
+
+            ctx = contextvars.copy_context()
+            ctx.run(ExecutorSafeguard.tracker.set, task)
+            return ctx.run(task.execute, context)
         return _run_execute_callable(context, task.execute, task)
     from airflow.models.taskinstance import _execute_task
 

@@ -14,7 +14,6 @@ import contextlib
 import importlib.util
 import json
 import sys
-from collections import defaultdict
 from types import SimpleNamespace
 
 import pendulum
@@ -188,14 +187,27 @@ def test_a_lineage_failure_does_not_fail_the_written_fetch(connection, mocked, t
 # -- asset events ----------------------------------------------------------------------------------
 
 
+class OutletEvents:
+    """Airflow's ``outlet_events`` accessor as operators use it: ``events[asset].extra``, per asset.
+
+    Keyed by URI, as Airflow's accessors are: Airflow 3.0 and 3.1 Assets are not hashable.
+    """
+
+    def __init__(self):
+        self.by_uri = {}
+
+    def __getitem__(self, asset):
+        return self.by_uri.setdefault(asset.uri, SimpleNamespace(extra={}))
+
+
 def test_fetch_describes_the_written_partition_in_its_asset_events(connection, mocked, tmp_path):
     FakeRatingsAPI([rating(0), rating(1)]).register(mocked)
     ratings = Asset(f"file://{tmp_path}/ratings")
     op = fetch_op(tmp_path / "ratings" / "{{ ds }}.json", outlets=[ratings])
-    events = defaultdict(lambda: SimpleNamespace(extra={}))
+    events = OutletEvents()
     op.render_template_fields(DAY)
     op.execute({**DAY, "outlet_events": events})
-    assert list(events) == [ratings]
+    assert list(events.by_uri) == [ratings.uri]
     assert events[ratings].extra == {
         "path": f"{tmp_path}/ratings/2024-01-01.json",
         "start_date": "2024-01-01",

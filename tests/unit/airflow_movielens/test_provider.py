@@ -13,7 +13,7 @@ import pytest
 
 import airflow_movielens
 from airflow_movielens import get_provider_info
-from airflow_movielens.compat import AIRFLOW_LINE, AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_LINE
 
 
 def test_entry_point_loads_provider_info():
@@ -136,7 +136,10 @@ def test_connection_form_offers_the_extras():
         # Airflow 3 records the dotted path from conn-fields, 2.11 the class name of the hook it asked
         assert widget.hook_class_name.rpartition(".")[2] == "MovielensHook"
         assert not widget.is_sensitive
-        labels[name] = widget.field["schema"]["title"] if AIRFLOW_V3 else str(widget.field.args[0])
+        # 3.2+ hold the conn-fields JSON schema; 3.0, 3.1 and 2.11 the hook's (unbound) wtforms field
+        labels[name] = (
+            widget.field["schema"]["title"] if AIRFLOW_LINE >= (3, 2) else str(widget.field.args[0])
+        )
         assert labels[name] == spec["label"]
     assert "TLS" in labels["verify"]
     package_dir = str(Path(airflow_movielens.__file__).parent)
