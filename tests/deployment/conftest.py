@@ -4,9 +4,10 @@
 this file): a throwaway PostgreSQL cluster (metadata database and Celery result backend), Redis
 (Celery broker), moto's S3 API, two reference servers (``ref``: the sample data as is; ``slow``:
 every answer slowed by fault injection, pages of at most 25 records; a third one, in live mode, is
-started by the scenario that needs it: :meth:`Deployment.start_live_server`), then ``airflow db migrate`` and the api-server, scheduler,
-dag-processor, triggerer and two Celery workers, each with its own home and DAGs folder. It creates
-the bucket and the connections (through the REST API) and unpauses the DAGs.
+started by the scenario that needs it: :meth:`Deployment.start_live_server`), then
+``airflow db migrate`` and the api-server, scheduler, dag-processor, triggerer and two Celery
+workers, each with its own home and DAGs folder. It creates the bucket and the connections (through
+the REST API) and unpauses the DAGs.
 
 Everything runs in one temporary directory that is removed afterwards, failure or not, after every
 process group was stopped (SIGTERM, then SIGKILL). When a test failed, the services' logs are copied
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import shutil
@@ -156,8 +156,17 @@ def deployment(request) -> Iterator[Deployment]:
             root,
             log_dir,
             services,
-            options=["--fault-rate", "1", "--fault-kinds", "slow", "--fault-slow-seconds", str(SLOW_SECONDS),
-                     "--max-limit", str(SLOW_PAGE), "--access-log"],  # fmt: skip
+            options=[
+                "--fault-rate",
+                "1",
+                "--fault-kinds",
+                "slow",
+                "--fault-slow-seconds",
+                str(SLOW_SECONDS),
+                "--max-limit",
+                str(SLOW_PAGE),
+                "--access-log",
+            ],
         )
         s3.client().create_bucket(Bucket=BUCKET)
         log.info("Redis, S3 API and reference servers up")
@@ -167,15 +176,7 @@ def deployment(request) -> Iterator[Deployment]:
         api = RestApi(airflow.api_url, airflow.admin_password)
         api.put_connection("movielens_default", ref.connection())
         api.put_connection("movielens_slow", slow.connection())
-        api.put_connection(
-            S3_CONN_ID,
-            {
-                "conn_type": "aws",
-                "login": s3.access_key,
-                "password": s3.secret_key,
-                "extra": json.dumps({"endpoint_url": s3.endpoint_url, "region_name": s3.region}),
-            },
-        )
+        api.put_connection(S3_CONN_ID, s3.connection())
         api.wait_for_dags(DAG_IDS)
         for dag_id in DAG_IDS:
             api.unpause(dag_id)

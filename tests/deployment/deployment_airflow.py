@@ -1,4 +1,4 @@
-"""An Airflow 3 deployment of local processes: scheduler, dag-processor, triggerer, api-server, Celery workers.
+"""An Airflow 3 deployment of local processes: scheduler, dag-processor, triggerer, api-server, workers.
 
 Every component is its own process with its own ``AIRFLOW_HOME`` and its own copy of the DAGs folder
 (as on separate machines: they share no disk); they meet only over loopback TCP: the PostgreSQL
@@ -129,7 +129,9 @@ class AirflowDeployment:
 
     def start(self, component: str, argv: Iterable[str]) -> Service:
         home = self.home(component)
-        service = Service(component, [_airflow(), *argv], env=self.env_for(component, home), log_dir=self.log_dir, cwd=home)
+        service = Service(
+            component, [_airflow(), *argv], env=self.env_for(component, home), log_dir=self.log_dir, cwd=home
+        )
         self.services.append(service)
         return service
 
@@ -138,11 +140,21 @@ class AirflowDeployment:
         if name in self.workers and self.workers[name].running():
             raise DeploymentError(f"{name} is already running")
         self.workers[name] = self.start(
-            name, ["celery", "worker", "--celery-hostname", f"{name}@deployment", "--skip-serve-logs", "--without-mingle"]
+            name,
+            [
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@deployment",
+                "--skip-serve-logs",
+                "--without-mingle",
+            ],
         )
         return self.workers[name]
 
-    def wait_for_workers(self, broker_url: str, names: Iterable[str], timeout: float = START_TIMEOUT_S) -> None:
+    def wait_for_workers(
+        self, broker_url: str, names: Iterable[str], timeout: float = START_TIMEOUT_S
+    ) -> None:
         """Until every named worker answers a Celery ping through the broker."""
         from celery import Celery
 
@@ -154,7 +166,12 @@ class AirflowDeployment:
                 replies = app.control.ping(timeout=1.0) or []
                 return wanted <= {node for reply in replies for node in reply}
 
-            wait_until(answered, timeout=timeout, what=f"Celery workers {sorted(wanted)}", alive=list(self.workers.values()))
+            wait_until(
+                answered,
+                timeout=timeout,
+                what=f"Celery workers {sorted(wanted)}",
+                alive=list(self.workers.values()),
+            )
         finally:
             app.close()
 
@@ -215,7 +232,9 @@ def start_airflow(
     log.info("metadata database migrated")
     api_home = deployment.home("api-server")
     (api_home / "passwords.json").write_text(json.dumps({ADMIN: admin_password}))
-    api = deployment.start("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1"])
+    api = deployment.start(
+        "api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1"]
+    )
     scheduler = deployment.start("scheduler", ["scheduler"])
     dag_processor = deployment.start("dag-processor", ["dag-processor"])
     triggerer = deployment.start("triggerer", ["triggerer", "--skip-serve-logs"])
@@ -228,9 +247,17 @@ def start_airflow(
             health = requests.get(f"{deployment.api_url}/api/v2/monitor/health", timeout=5).json()
         except (requests.RequestException, ValueError):
             return False
-        return all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
+        return all(
+            health.get(part, {}).get("status") == "healthy"
+            for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        )
 
-    wait_until(healthy, timeout=START_TIMEOUT_S, what="api-server, scheduler, triggerer and dag-processor", alive=core)
+    wait_until(
+        healthy,
+        timeout=START_TIMEOUT_S,
+        what="api-server, scheduler, triggerer and dag-processor",
+        alive=core,
+    )
     log.info("api-server, scheduler, triggerer and dag-processor healthy")
     deployment.wait_for_workers(broker_url, WORKERS)
     log.info("workers %s answer", ", ".join(WORKERS))
@@ -243,7 +270,9 @@ class RestApi:
     def __init__(self, url: str, password: str) -> None:
         self.url = url
         self.session = requests.Session()
-        response = requests.post(f"{url}/auth/token", json={"username": ADMIN, "password": password}, timeout=30)
+        response = requests.post(
+            f"{url}/auth/token", json={"username": ADMIN, "password": password}, timeout=30
+        )
         response.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
@@ -277,7 +306,9 @@ class RestApi:
     def put_connection(self, connection_id: str, fields: Mapping[str, Any]) -> None:
         self.post("/connections", {"connection_id": connection_id, **fields})
 
-    def backfill(self, dag_id: str, first_day: str, last_day: str, *, max_active_runs: int = 10) -> dict[str, Any]:
+    def backfill(
+        self, dag_id: str, first_day: str, last_day: str, *, max_active_runs: int = 10
+    ) -> dict[str, Any]:
         """A backfill of the runs whose data intervals start on ``first_day`` .. ``last_day`` (UTC)."""
         return self.post(
             "/backfills",
@@ -291,7 +322,7 @@ class RestApi:
         )
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="data_interval_start")["dag_runs"]
+        return self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]

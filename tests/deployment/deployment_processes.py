@@ -89,7 +89,8 @@ def stop_all(services: Sequence[Service], grace: float = STOP_GRACE_S) -> None:
     while time.monotonic() < deadline and any(s.running() or s.group_pids() for s in services):
         time.sleep(POLL_S)
     for service in services:
-        service.kill()
+        with contextlib.suppress(DeploymentError):
+            service.kill()
 
 
 class Service:
@@ -132,7 +133,9 @@ class Service:
         """Raise, quoting the log, if the process has exited."""
         code = self.process.poll()
         if code is not None:
-            raise DeploymentError(f"{self.name} exited with {code}; last lines of {self.log_path}:\n{tail(self.log_path)}")
+            raise DeploymentError(
+                f"{self.name} exited with {code}; last lines of {self.log_path}:\n{tail(self.log_path)}"
+            )
 
     def log_text(self) -> str:
         try:
@@ -141,13 +144,18 @@ class Service:
             return ""
 
     def group_pids(self) -> list[int]:
-        """The live processes of this service's process group (the process and all it forked)."""
+        """The live processes of this service's process group (the process and all it forked).
+
+        Zombies (dead, not yet reaped by whoever inherited them) do not count: they run nothing.
+        """
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            with contextlib.suppress(OSError, ProcessLookupError):
-                if os.getpgid(int(entry.name)) == self.pid:
+            with contextlib.suppress(OSError):
+                # /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z" and int(fields[2]) == self.pid:
                     pids.append(int(entry.name))
         return pids
 
@@ -157,10 +165,14 @@ class Service:
             os.killpg(self.pid, signum)
 
     def kill(self) -> None:
-        """SIGKILL the whole process group at once: the machine the service ran on is gone."""
+        """SIGKILL the whole process group at once (the machine the service ran on is gone); returns
+        once none of its processes runs any more."""
         self.signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=STOP_GRACE_S)
+        wait_until(
+            lambda: not self.group_pids(), timeout=STOP_GRACE_S, what=f"the processes of {self.name} to die"
+        )
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
         """SIGTERM the process group, then SIGKILL whatever of it is left after ``grace`` seconds."""

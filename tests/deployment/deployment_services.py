@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import re
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-
 from deployment_processes import DeploymentError, Service, free_port, port_open, tail, wait_until
 
 #: Unprivileged owner of the PostgreSQL cluster when the tier runs as root.
@@ -158,7 +158,16 @@ def start_postgres(root: Path, log_dir: Path, services: list[Service]) -> Postgr
     services.append(server)
     wait_until(lambda: port_open(port), timeout=STARTUP_TIMEOUT_S, what="PostgreSQL", alive=[server])
     created = subprocess.run(
-        [str(bin_dir / "createdb"), "--host", "127.0.0.1", "--port", str(port), "--username", "airflow", "airflow"],
+        [
+            str(bin_dir / "createdb"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--username",
+            "airflow",
+            "airflow",
+        ],
         env={**env, "PGPASSWORD": password},
         capture_output=True,
         text=True,
@@ -183,8 +192,21 @@ def start_redis(root: Path, log_dir: Path, services: list[Service]) -> str:
     directory.mkdir()
     server = Service(
         "redis",
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(directory), "--protected-mode", "yes"],  # fmt: skip
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+            "--protected-mode",
+            "yes",
+        ],
         env=base_env(directory),
         log_dir=log_dir,
     )
@@ -202,6 +224,23 @@ class S3Api:
     access_key: str
     secret_key: str
     region: str = "us-east-1"
+
+    def connection(self) -> dict[str, object]:
+        """An Amazon provider (``aws``) connection to this API (REST API body, without ``connection_id``)."""
+        return {
+            "conn_type": "aws",
+            "login": self.access_key,
+            "password": self.secret_key,
+            # endpoint_url serves every service but STS, which the connection test calls: without
+            # its own endpoint it would go to AWS.
+            "extra": json.dumps(
+                {
+                    "endpoint_url": self.endpoint_url,
+                    "region_name": self.region,
+                    "service_config": {"sts": {"endpoint_url": self.endpoint_url}},
+                }
+            ),
+        }
 
     def client(self):  # a boto3 S3 client (untyped: boto3 ships no stubs)
         import boto3
@@ -291,6 +330,14 @@ class ReferenceServer:
             offset += len(body["result"])
         return records
 
+    def movies(self) -> list[dict[str, object]]:
+        """Every movie the server lists (``/movies``), fetched directly."""
+        response = requests.get(f"{self.url}/movies", params={"limit": 10_000}, auth=self.auth, timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        assert len(body["result"]) == body["total"], "more movies than one page"
+        return body["result"]
+
 
 def start_reference_server(
     name: str,
@@ -307,8 +354,17 @@ def start_reference_server(
     directory.mkdir()
     server = Service(
         name,
-        [str(Path(sys.executable).parent / "movielens-api"), "serve", "--host", "127.0.0.1", "--port", "0",
-         "--workers", "1", *options],  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "movielens-api"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--workers",
+            "1",
+            *options,
+        ],
         env={**base_env(directory), "API_USER": user, "API_PASSWORD": password, **(env or {})},
         log_dir=log_dir,
     )

@@ -38,7 +38,9 @@ def pipeline(dag_id: str, conn_id: str, *, rank: bool) -> DAG:
             poke_interval=dt.timedelta(seconds=2),
             timeout=dt.timedelta(minutes=5),
         )
-        fetch = MovielensFetchRatingsOperator(task_id="fetch_ratings", conn_id=conn_id, output_path=ratings_path)
+        fetch = MovielensFetchRatingsOperator(
+            task_id="fetch_ratings", conn_id=conn_id, output_path=ratings_path
+        )
         wait >> fetch
         if rank:
             fetch >> MovielensRankMoviesOperator(
