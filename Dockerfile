@@ -11,7 +11,8 @@
 #
 # The server binds HOST (default 127.0.0.1, for host networking as in docker-compose.test.yml);
 # on a bridge network with a published port run it with -e HOST=0.0.0.0. Credentials: API_USER /
-# API_PASSWORD; fault injection: MOVIELENS_FAULT_* (see server/movielens_api/faults.py).
+# API_PASSWORD; fault injection: MOVIELENS_FAULT_* (see server/movielens_api/faults.py); live mode:
+# MOVIELENS_LIVE_START / MOVIELENS_LIVE_SPEED (see server/README.md).
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build

@@ -6,4 +6,6 @@
 * ``movielens-api generate --out DIR``: the sample as MovieLens ``ratings.csv``/``movies.csv``.
 * :func:`movielens_api.app.create_app` builds the WSGI app for in-process tests; seeded fault
   injection for client resilience tests lives in :mod:`movielens_api.faults`.
+* ``serve --live-start ISO8601 [--live-speed X]``: live mode (:mod:`movielens_api.live`), only the
+  ratings before a virtual now that advances with time are served.
 """

@@ -3,6 +3,10 @@
 Every response is JSON serialised with orjson (except ``/openapi.yaml``), including 404, 405 and
 unexpected errors: a catch-all handler makes sure no input ever yields an HTML page or a stack
 trace. Works with Flask 2.2 (what Airflow 2.11 pins) up to 3.x.
+
+In live mode (:mod:`movielens_api.live`) each request takes the cut-off once, in whichever layer
+first needs it, and keeps it in its WSGI environ: ``/ratings`` (windows, pages, ``total``) and the
+counts of ``/health`` see only the ratings before it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .faults import FaultConfig, FaultMiddleware
+from .live import Cutoff, LiveClock
 from .params import OVER_MAX_LIMIT_MODES, Page, ParameterError, parse_page, parse_window
 from .store import Store
 
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_LIMIT = 10_000
 REALM = "movielens"
 ENDPOINTS = ["/ratings", "/movies", "/health", "/openapi.yaml"]
+#: Where a request keeps its live cut-off, so that every layer answering it uses the same one.
+CUTOFF_KEY = "movielens_api.live_cutoff"
 # No automatic OPTIONS answers: Flask's are empty text/html; OPTIONS gets a JSON 405 instead.
 ROUTE_OPTIONS = {"provide_automatic_options": False}
 
@@ -82,9 +89,32 @@ class BasicAuth:
         return user_ok & password_ok
 
 
-def ratings_body(store: Store, start: int | None, end: int | None, page: Page) -> bytes:
-    """The JSON body of a ``/ratings`` page: the window's records from the pre-rendered text."""
-    lo, hi = store.window(start, end)
+def request_cutoff(live: LiveClock | None, environ: dict[str, Any]) -> Cutoff | None:
+    """The live cut-off of the request ``environ``: taken on first use, then the same one."""
+    if live is None:
+        return None
+    cutoff = environ.get(CUTOFF_KEY)
+    if not isinstance(cutoff, Cutoff):
+        cutoff = environ[CUTOFF_KEY] = live.cutoff()
+    return cutoff
+
+
+def visible_end(end: int | None, cutoff: Cutoff | None) -> int | None:
+    """The exclusive timestamp bound of a window ending at ``end`` under ``cutoff``."""
+    if cutoff is None:
+        return end
+    return cutoff.bound if end is None else min(end, cutoff.bound)
+
+
+def ratings_body(
+    store: Store, start: int | None, end: int | None, page: Page, cutoff: Cutoff | None = None
+) -> bytes:
+    """The JSON body of a ``/ratings`` page: the window's records from the pre-rendered text.
+
+    With a live ``cutoff`` the window ends at it at the latest, so ``total`` counts, and the pages
+    hold, only the ratings visible now.
+    """
+    lo, hi = store.window(start, visible_end(end, cutoff))
     first = min(lo + page.offset, hi)
     records = store.ratings_json(first, min(first + page.limit, hi))
     return b'{"result":%b,"offset":%d,"limit":%d,"total":%d}' % (records, page.offset, page.limit, hi - lo)
@@ -100,10 +130,18 @@ class RatingsFastPath:
     """
 
     def __init__(
-        self, app: Callable[..., Any], store: Store, *, auth: BasicAuth, max_limit: int, over_max: str
+        self,
+        app: Callable[..., Any],
+        store: Store,
+        *,
+        auth: BasicAuth,
+        max_limit: int,
+        over_max: str,
+        live: LiveClock | None = None,
     ) -> None:
         self.app = app
         self._store = store
+        self._live = live
         self._auth = auth
         self._max_limit = max_limit
         self._over_max = over_max
@@ -119,7 +157,7 @@ class RatingsFastPath:
         try:
             start, end = parse_window(query)
             page = parse_page(query, max_limit=self._max_limit, over_max=self._over_max)
-            body = ratings_body(self._store, start, end, page)
+            body = ratings_body(self._store, start, end, page, request_cutoff(self._live, environ))
         except Exception:  # a 400, or a bug: Flask answers it (JSON, logged, no traceback sent)
             return self.app(environ, start_response)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -135,6 +173,7 @@ def create_app(
     over_max_limit: str = "reject",
     faults: FaultConfig | None = None,
     sleep: Callable[[float], None] | None = None,
+    live: LiveClock | None = None,
 ) -> Flask:
     """Build the API over ``store``.
 
@@ -143,7 +182,8 @@ def create_app(
     ``max_limit``, so that a client paging by the limit it asked for fails loudly instead of
     losing records, or ``"clamp"`` the largest page, echoed in ``limit``; ``faults`` turns on
     fault injection (off when ``None`` or its rate is 0); ``sleep`` replaces ``time.sleep`` for
-    slow faults in tests.
+    slow faults in tests; ``live`` turns on live mode: only ratings before its cut-off are served
+    (give it an injected clock to move time in tests).
     """
     if max_limit < 1:
         raise ValueError(f"max_limit must be >= 1, got {max_limit}")
@@ -170,7 +210,12 @@ def create_app(
 
     @app.get("/health", **ROUTE_OPTIONS)
     def health() -> Response:
-        return json_response({"status": "ok", "ratings": store.n_ratings, "movies": store.n_movies})
+        cutoff = request_cutoff(live, request.environ)
+        body: dict[str, Any] = {"status": "ok", "ratings": store.n_ratings, "movies": store.n_movies}
+        if live is not None and cutoff is not None:
+            body["ratings"] = store.window(None, cutoff.bound)[1]
+            body["live"] = live.report(cutoff)
+        return json_response(body)
 
     @app.get("/openapi.yaml", **ROUTE_OPTIONS)
     def openapi() -> Response:
@@ -186,7 +231,8 @@ def create_app(
         query = args()
         start, end = parse_window(query)
         page = parse_page(query, max_limit=max_limit, over_max=over_max_limit)
-        return Response(ratings_body(store, start, end, page), mimetype="application/json")
+        body = ratings_body(store, start, end, page, request_cutoff(live, request.environ))
+        return Response(body, mimetype="application/json")
 
     @app.get("/movies", **ROUTE_OPTIONS)
     def movies() -> Response:
@@ -221,7 +267,7 @@ def create_app(
         return _error(500, "internal server error")
 
     app.wsgi_app = RatingsFastPath(  # type: ignore[method-assign]
-        app.wsgi_app, store, auth=auth, max_limit=max_limit, over_max=over_max_limit
+        app.wsgi_app, store, auth=auth, max_limit=max_limit, over_max=over_max_limit, live=live
     )
     if faults is not None and faults.rate > 0:
         app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, sleep=sleep)  # type: ignore[method-assign]

@@ -14,8 +14,9 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from . import ratings_json, sample
+from . import live, ratings_json, sample
 from .faults import FaultConfig, parse_kinds
 from .params import OVER_MAX_LIMIT_MODES
 from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_TIMEOUT, DEFAULT_WORKER_CLASS, WORKER_CLASSES
@@ -24,6 +25,7 @@ from .store import DataError, Store, default_cache_dir, load_directory
 PROG = "movielens-api"
 OVER_MAX_LIMIT_ENV = "MOVIELENS_OVER_MAX_LIMIT"
 log = logging.getLogger("movielens_api")
+T = TypeVar("T")
 
 
 def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -58,6 +60,18 @@ def _kinds(text: str) -> tuple[tuple[str, float], ...]:
         return parse_kinds(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser raising ``ValueError`` (argparse prefixes the option)."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"memory for the newest ratings pre-rendered as JSON (default {ratings_json.DEFAULT_BUDGET_MB})",
     )
     serve.add_argument("--access-log", action="store_true", help="log each request to stderr")
+    live_mode = serve.add_argument_group(
+        "live mode: serve only the ratings whose time has come on a virtual clock (off by default)"
+    )
+    live_mode.add_argument(
+        "--live-start",
+        type=_argument(live.parse_start),
+        metavar="ISO8601",
+        help="the virtual now when the server starts, with a time zone, e.g. 2019-01-02T23:59:30Z; "
+        f"ratings at or after the virtual now stay hidden until it passes them (also {live.START_ENV})",
+    )
+    live_mode.add_argument(
+        "--live-speed",
+        type=_argument(live.parse_speed),
+        metavar="FLOAT",
+        help=f"virtual seconds per real second, >= 0 (default {live.DEFAULT_SPEED:g}; also {live.SPEED_ENV})",
+    )
     faults = serve.add_argument_group("fault injection (also MOVIELENS_FAULT_* variables)")
     faults.add_argument("--fault-rate", type=_bounded_float(0.0, 1.0), help="share of requests faulted")
     faults.add_argument("--fault-seed", type=_bounded_int(0), help="seed of the fault sequence")
@@ -132,6 +162,37 @@ def build_parser() -> argparse.ArgumentParser:
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
+
+
+def _live_clock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> live.LiveClock | None:
+    """The live clock the options and ``MOVIELENS_LIVE_*`` ask for (options win), or ``None``.
+
+    Raises ``ValueError`` naming the variable when the environment holds a bad value.
+    """
+    start, speed = args.live_start, args.live_speed
+    if start is None:
+        text = os.environ.get(live.START_ENV, "").strip()
+        if text:
+            try:
+                start = live.parse_start(text)
+            except ValueError as exc:
+                raise ValueError(f"{live.START_ENV}: {exc}") from None
+    if speed is None:
+        text = os.environ.get(live.SPEED_ENV, "").strip()
+        if text:
+            try:
+                speed = live.parse_speed(text)
+            except ValueError as exc:
+                raise ValueError(f"{live.SPEED_ENV}: {exc}") from None
+            if start is None:
+                raise ValueError(
+                    f"{live.SPEED_ENV} is set but live mode is off: set {live.START_ENV} or --live-start"
+                )
+    if start is None:
+        if args.live_speed is not None:
+            parser.error(f"--live-speed needs --live-start (or {live.START_ENV})")
+        return None
+    return live.LiveClock(start, live.DEFAULT_SPEED if speed is None else speed)
 
 
 def _load(args: argparse.Namespace) -> Store:
@@ -178,6 +239,10 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ValueError as exc:
         return _fail(f"fault injection: {exc}")
+    try:
+        live_clock = _live_clock(args, parser)
+    except ValueError as exc:
+        return _fail(f"live mode: {exc}")
     over_max_limit = args.over_max_limit or os.environ.get(OVER_MAX_LIMIT_ENV, "").strip().lower() or "reject"
     if over_max_limit not in OVER_MAX_LIMIT_MODES:
         return _fail(
@@ -192,6 +257,8 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     log.info("a limit above %d is answered with: %s", args.max_limit, over_max_limit)
     if faults.rate > 0:
         log.warning("fault injection is ON: %s", faults.describe())
+    if live_clock is not None:
+        log.info("live mode: only ratings before the virtual now are served; %s", live_clock.describe())
     app = create_app(
         store,
         user=user,
@@ -199,9 +266,14 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         max_limit=args.max_limit,
         over_max_limit=over_max_limit,
         faults=faults,
+        live=live_clock,
     )
 
     def ready(url: str) -> None:
+        # gunicorn calls this in its master before it forks the workers: they all inherit this
+        # anchor, so virtual time starts at --live-start when the server starts accepting.
+        if live_clock is not None:
+            live_clock.anchor()
         print(f"{PROG} ready on {url} ({store.n_ratings} ratings, {store.n_movies} movies)", flush=True)
 
     timeout = max(30, math.ceil(faults.slow_seconds) + 30)

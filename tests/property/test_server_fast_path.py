@@ -4,7 +4,8 @@ The reference server answers authorised, valid ``GET /ratings`` requests in a sm
 front of Flask and hands everything else to Flask. For random query strings (valid, malformed,
 repeated, empty, percent-encoded and out-of-range parameters, unknown ones) and credentials (right,
 wrong, absent, garbled), the status, content type and body through the whole app equal those of the
-Flask app with the fast path bypassed.
+Flask app with the fast path bypassed, with and without a live cut-off (in the middle of the data,
+between two of its midnights and noons).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import datetime as dt
 from urllib.parse import quote
 
 import numpy as np
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from movielens_api.app import RatingsFastPath, create_app
+from movielens_api.live import LiveClock
 from movielens_api.store import Store
 
 USER, PASSWORD = "prop", "erty"
@@ -34,6 +37,13 @@ assert 0 < STORE.rendered.first < STORE.n_ratings
 APP = create_app(STORE, user=USER, password=PASSWORD, max_limit=50)
 assert isinstance(APP.wsgi_app, RatingsFastPath)
 WHOLE, FLASK_ONLY = Client(APP), Client(APP.wsgi_app.app)
+LIVE_START = dt.datetime(2020, 1, 3, 6, 0, tzinfo=dt.timezone.utc)
+LIVE_APP = create_app(STORE, user=USER, password=PASSWORD, max_limit=50, live=LiveClock(LIVE_START, 0.0))
+assert 0 < STORE.window(None, int(LIVE_START.timestamp()))[1] < STORE.n_ratings
+CLIENTS = {
+    "all ratings": (WHOLE, FLASK_ONLY),
+    "live cut-off": (Client(LIVE_APP), Client(LIVE_APP.wsgi_app.app)),
+}
 
 
 def basic(text: str) -> str:
@@ -70,15 +80,17 @@ headers = st.one_of(
 )
 
 
-@given(params, headers, st.booleans())
-def test_fast_path_answers_like_flask(pairs, auth, encode_names):
+@pytest.mark.parametrize("mode", sorted(CLIENTS))
+@given(pairs=params, auth=headers, encode_names=st.booleans())
+def test_fast_path_answers_like_flask(mode, pairs, auth, encode_names):
     query = "&".join(
         f"{quote(name) if not encode_names else ''.join(f'%{b:02X}' for b in name.encode())}={quote(value)}"
         for name, value in pairs
     )
     note(query)
     url = f"/ratings?{query}"
-    whole, alone = WHOLE.get(url, headers=auth), FLASK_ONLY.get(url, headers=auth)
+    fast, flask = CLIENTS[mode]
+    whole, alone = fast.get(url, headers=auth), flask.get(url, headers=auth)
     assert whole.status_code == alone.status_code
     assert whole.headers["Content-Type"] == alone.headers["Content-Type"]
     assert whole.data == alone.data

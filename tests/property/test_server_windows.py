@@ -9,7 +9,9 @@ and dates ``a <= b <= c`` (each bound possibly open), through the real WSGI app:
 * pages of any size, advanced by the echoed (possibly clamped) ``limit``, or by ``max_limit`` after a
   rejecting server's 400, concatenate to it, every
   page holds ``min(limit, total - offset)`` records and ``total`` never changes;
-* whichever share of the newest records is pre-rendered as JSON (the rest serialised per request).
+* whichever share of the newest records is pre-rendered as JSON (the rest serialised per request);
+* in live mode, all of the above for the ratings before the cut-off, and paging while the cut-off
+  moves on neither repeats nor skips a rating.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from movielens_api.app import create_app
+from movielens_api.live import LiveClock
 from movielens_api.store import Store
 
 BASE = dt.date(2020, 2, 25)  # the days span 2020-02-29
@@ -122,3 +125,102 @@ def test_windows_split_and_page_exactly(data, bounds, size, max_limit, over_max_
     assert listing(client, iso(b), iso(b), size, max_limit) == []
     # One request with the largest page returns the same records as paging.
     assert listing(client, iso(a), iso(c), max_limit, max_limit) == whole
+
+
+class SteppingClock:
+    """Real seconds that advance by the next of ``steps`` at every read (then stand still)."""
+
+    def __init__(self, steps: list[int]) -> None:
+        self.now = 0.0
+        self._steps = iter(steps)
+
+    def __call__(self) -> float:
+        value = self.now
+        self.now += next(self._steps, 0)
+        return value
+
+
+cutoffs = st.tuples(
+    st.integers(-1, DAYS), st.sampled_from([0, 1, 43_200, 86_399]), st.sampled_from([0.0, 0.25])
+)
+
+
+@given(
+    data=records,
+    cutoff=cutoffs,
+    bounds=st.tuples(bound, st.integers(-1, DAYS + 1), bound),
+    size=st.integers(1, 25),
+    max_limit=st.integers(1, 12),
+    json_records=st.integers(0, 70),
+)
+def test_live_cutoff_hides_exactly_the_ratings_not_yet_due(
+    data, cutoff, bounds, size, max_limit, json_records
+):
+    """Under a (frozen) live cut-off every listing, split and page is that of the visible ratings:
+    those with ``timestamp < cut-off``, whichever part of them is pre-rendered as JSON."""
+    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
+    store = Store.from_columns(
+        timestamp=[r[0] for r in rows],
+        user=[r[1] for r in rows],
+        movie=[r[2] for r in rows],
+        half_stars=[r[3] for r in rows],
+        json_budget_mb=json_records * 80 / 2**20,
+    )
+    day, second, fraction = cutoff
+    now = midnight_utc(day) + second + fraction
+    live = LiveClock(dt.datetime.fromtimestamp(now, tz=dt.timezone.utc), speed=0.0)
+    app = create_app(store, user="prop", password="erty", max_limit=max_limit, live=live)
+    client = Client(app)
+    visible = [row for row in rows if row[0] < now]
+    a, b, c = bounds
+    b = max(b, a) if a is not None else b
+    c = max(c, b) if c is not None else c
+    note(f"cutoff={now} a={iso(a)} b={iso(b)} c={iso(c)} size={size} json={store.rendered.first}")
+
+    whole = listing(client, iso(a), iso(c), size, max_limit)
+    assert whole == listing(client, iso(a), iso(b), size, max_limit) + listing(
+        client, iso(b), iso(c), size, max_limit
+    )
+    assert whole == expected(visible, a, c)
+    health = orjson.loads(client.get("/health").data)
+    assert health["ratings"] == len(visible)
+    assert health["live"]["cutoff_timestamp"] == now
+
+
+@given(
+    data=records,
+    start=cutoffs,
+    steps=st.lists(st.integers(0, 2 * 86_400), max_size=30),
+    size=st.integers(1, 25),
+    end=bound,
+)
+def test_paging_while_virtual_time_passes_neither_repeats_nor_skips(data, start, steps, size, end):
+    """Newer ratings join only at the end of the order, so a client paging while the cut-off moves
+    on (by random steps between requests) collects exactly what is visible at its last request,
+    each page being that request's listing at its offset."""
+    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
+    store = Store.from_columns(
+        timestamp=[r[0] for r in rows],
+        user=[r[1] for r in rows],
+        movie=[r[2] for r in rows],
+        half_stars=[r[3] for r in rows],
+    )
+    day, second, fraction = start
+    first = midnight_utc(day) + second + fraction
+    clock = SteppingClock([0, *steps])  # the first read anchors the clock
+    live = LiveClock(dt.datetime.fromtimestamp(first, tz=dt.timezone.utc), speed=1.0, clock=clock)
+    client = Client(create_app(store, user="prop", password="erty", max_limit=25, live=live))
+    window = "" if end is None else f"&end_date={iso(end)}"
+    seen: list[dict] = []
+    for _ in range(200):
+        now = first + clock.now  # what this request's single read of the clock will give
+        page = orjson.loads(
+            client.get(f"/ratings?offset={len(seen)}&limit={size}{window}", headers=AUTH).data
+        )
+        due = expected([row for row in rows if row[0] < now], None, end)
+        assert page["total"] == len(due)
+        assert page["result"] == due[len(seen) : len(seen) + size]
+        if not page["result"]:
+            break
+        seen += page["result"]
+    assert seen == due

@@ -10,6 +10,7 @@ from werkzeug.test import Client
 
 from movielens_api.app import create_app
 from movielens_api.faults import FaultConfig
+from movielens_api.live import LiveClock
 from movielens_api.store import Store
 
 
@@ -20,7 +21,8 @@ def store() -> Store:
 
 @pytest.fixture
 def make_client(store: Store) -> Callable[..., Client]:
-    """``make_client(max_limit=..., over_max_limit=..., faults=..., sleep=..., store=...)`` -> test client."""
+    """``make_client(max_limit=..., over_max_limit=..., faults=..., sleep=..., store=..., live=...)``
+    -> test client."""
 
     def make(
         *,
@@ -29,6 +31,7 @@ def make_client(store: Store) -> Callable[..., Client]:
         faults: FaultConfig | None = None,
         sleep: Callable[[float], None] | None = None,
         store: Store = store,
+        live: LiveClock | None = None,
     ) -> Client:
         app = create_app(
             store,
@@ -38,6 +41,7 @@ def make_client(store: Store) -> Callable[..., Client]:
             over_max_limit=over_max_limit,
             faults=faults,
             sleep=sleep,
+            live=live,
         )
         return Client(app)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 
@@ -9,7 +10,7 @@ import orjson
 import pytest
 from werkzeug.test import Client
 
-from movielens_api import cli, sample, server
+from movielens_api import cli, live, sample, server
 from movielens_api.faults import FaultMiddleware
 
 
@@ -23,7 +24,13 @@ def served(monkeypatch):
         options["on_ready"]("http://127.0.0.1:5999")
 
     monkeypatch.setattr(server, "serve", fake_serve)
-    for name in ("API_USER", "API_PASSWORD", "MOVIELENS_OVER_MAX_LIMIT"):
+    for name in (
+        "API_USER",
+        "API_PASSWORD",
+        "MOVIELENS_OVER_MAX_LIMIT",
+        "MOVIELENS_LIVE_START",
+        "MOVIELENS_LIVE_SPEED",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("RATE", "SEED", "KINDS", "RETRY_AFTER", "SLOW_SECONDS", "MAX_STREAK"):
         monkeypatch.delenv(f"MOVIELENS_FAULT_{name}", raising=False)
@@ -155,6 +162,17 @@ def test_json_cache_budget(served, tmp_path, caplog, budget, rendered):
         (["serve", "--data", "x", "--ratings", "5"], "--data"),
         (["serve", "--bogus"], "--bogus"),
         (["serve", "--over-max-limit", "truncate"], "--over-max-limit"),
+        (
+            ["serve", "--live-start", "2019-01-02T23:59:30"],
+            "argument --live-start: '2019-01-02T23:59:30' has no time zone",
+        ),
+        (["serve", "--live-start", "soon"], "argument --live-start: 'soon' is not an ISO 8601"),
+        (
+            ["serve", "--live-start", "2019-01-02T00:00Z", "--live-speed", "-1"],
+            "argument --live-speed: -1 is not",
+        ),
+        (["serve", "--live-start", "2019-01-02T00:00Z", "--live-speed", "nan"], "argument --live-speed"),
+        (["serve", "--live-speed", "2"], "--live-speed needs --live-start"),
         (["serve", "--worker-class", "sync"], "--worker-class"),
         (["serve", "--read-timeout", "0"], "--read-timeout"),
         (["serve", "--max-connections", "0"], "--max-connections"),
@@ -180,6 +198,12 @@ def test_bad_options_exit_2_without_traceback(served, capsys, argv, message):
         ({"API_PASSWORD": ""}, "API_PASSWORD"),
         ({"API_USER": ""}, "API_USER"),
         ({"MOVIELENS_OVER_MAX_LIMIT": "truncate"}, "MOVIELENS_OVER_MAX_LIMIT"),
+        ({"MOVIELENS_LIVE_START": "2019-01-02"}, "MOVIELENS_LIVE_START: '2019-01-02' has no time zone"),
+        (
+            {"MOVIELENS_LIVE_START": "2019-01-02T00:00Z", "MOVIELENS_LIVE_SPEED": "fast"},
+            "MOVIELENS_LIVE_SPEED",
+        ),
+        ({"MOVIELENS_LIVE_SPEED": "2"}, "MOVIELENS_LIVE_SPEED is set but live mode is off"),
     ],
 )
 def test_bad_environment_exits_2(served, monkeypatch, capsys, env, message):
@@ -218,3 +242,77 @@ def test_gunicorn_protocol_errors_are_json():
 @pytest.mark.parametrize(("host", "url"), [("127.0.0.1", "http://127.0.0.1:80"), ("::1", "http://[::1]:80")])
 def test_url_for(host, url):
     assert server.url_for(host, 80) == url
+
+
+AIRFLOW_AUTH = {"Authorization": "Basic YWlyZmxvdzphaXJmbG93"}
+
+
+def sample_count_before(n: int, seed: int, moment: str) -> int:
+    """Generated ratings stamped before ``moment`` (ISO, UTC), counted from the generator itself."""
+    bound = dt.datetime.fromisoformat(moment).timestamp()
+    return int((sample.generate(n, seed).timestamp < bound).sum())
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--live-start", "2019-03-01T00:00:00Z", "--live-speed", "0"], {}),
+        ([], {"MOVIELENS_LIVE_START": " 2019-03-01T09:00:00+09:00 ", "MOVIELENS_LIVE_SPEED": "0"}),
+        # the options win over the environment, each on its own
+        (
+            ["--live-start", "2019-03-01T00:00:00Z"],
+            {"MOVIELENS_LIVE_START": "2019-06-01T00:00Z", "MOVIELENS_LIVE_SPEED": "0"},
+        ),
+        (["--live-speed", "0"], {"MOVIELENS_LIVE_START": "2019-03-01T00:00Z", "MOVIELENS_LIVE_SPEED": "5"}),
+    ],
+)
+def test_live_mode_from_options_or_environment(served, monkeypatch, caplog, argv, env):
+    caplog.set_level(logging.INFO, logger="movielens_api")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--ratings", "500", "--seed", "2", *argv]) == 0
+    ((app, _),) = served
+    client = Client(app)
+    health = orjson.loads(client.get("/health").data)
+    visible = sample_count_before(500, 2, "2019-03-01T00:00:00+00:00")
+    assert 0 < visible < 500
+    assert health["ratings"] == visible
+    assert health["live"] == {
+        "start": "2019-03-01T00:00:00Z",
+        "speed": 0.0,
+        "cutoff": "2019-03-01T00:00:00Z",
+        "cutoff_timestamp": dt.datetime(2019, 3, 1, tzinfo=dt.timezone.utc).timestamp(),
+    }
+    page = orjson.loads(client.get("/ratings?limit=1000", headers=AIRFLOW_AUTH).data)
+    assert page["total"] == len(page["result"]) == visible
+    assert "live mode: only ratings before the virtual now are served; virtual time starts at " in caplog.text
+
+
+def test_an_empty_live_start_variable_leaves_live_mode_off(served, monkeypatch):
+    monkeypatch.setenv("MOVIELENS_LIVE_START", "")
+    monkeypatch.setenv("MOVIELENS_LIVE_SPEED", " ")
+    assert cli.main(["serve", "--ratings", "50"]) == 0
+    ((app, _),) = served
+    health = orjson.loads(Client(app).get("/health").data)
+    assert (sorted(health), health["ratings"]) == (["movies", "ratings", "status"], 50)
+
+
+def test_virtual_time_starts_when_the_server_is_ready(served, monkeypatch):
+    """Loading data and binding take real time; the ready hook re-anchors the clock (in gunicorn's
+    master, before the workers fork), so the virtual now is --live-start when serving begins."""
+    now = [0.0]
+    monkeypatch.setattr(live, "monotonic", lambda: now[0])
+
+    def slow_start(app, **options):
+        served.append((app, options))
+        now[0] = 100.0  # data loaded and socket bound 100 s after the app was built
+        options["on_ready"]("http://127.0.0.1:5999")
+        now[0] = 110.0
+
+    monkeypatch.setattr(server, "serve", slow_start)
+    assert (
+        cli.main(["serve", "--ratings", "50", "--live-start", "2019-03-01T00:00Z", "--live-speed", "2"]) == 0
+    )
+    ((app, _),) = served
+    health = orjson.loads(Client(app).get("/health").data)
+    assert health["live"]["cutoff"] == "2019-03-01T00:00:20Z"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import os
 import queue
 import re
@@ -19,6 +20,7 @@ import orjson
 import pytest
 import requests
 
+from movielens_api import sample
 from movielens_api.faults import FaultConfig, FaultPlan, parse_kinds
 
 STARTUP_TIMEOUT = 60.0
@@ -249,3 +251,58 @@ def test_python_m_generate(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert len((tmp_path / "ratings.csv").read_text().splitlines()) == 51
+
+
+sample_timestamps = sample.generate(3000, 5).timestamp  # the data of `--ratings 3000 --seed 5`
+
+
+def count_before(seconds: float) -> int:
+    """Sample ratings stamped before ``seconds`` (epoch), counted from the generator itself."""
+    return int((sample_timestamps < seconds).sum())
+
+
+def test_live_mode_from_the_environment_in_every_worker(start_server):
+    cutoff = dt.datetime(2019, 3, 1, tzinfo=dt.timezone.utc).timestamp()
+    env = {"MOVIELENS_LIVE_START": "2019-03-01T00:00:00Z", "MOVIELENS_LIVE_SPEED": "0"}
+    server = start_server("--ratings", "3000", "--seed", "5", "--workers", "2", env=env)
+    visible = count_before(cutoff)
+    assert 0 < visible < 3000
+    for _ in range(8):  # new connections, spread over both workers
+        health = requests.get(server.url + "/health", timeout=10).json()
+        assert health["ratings"] == visible
+        assert health["live"]["cutoff"] == "2019-03-01T00:00:00Z"
+        page = get(server.url, "/ratings?start_date=2019-02-01&limit=10000").json()
+        assert page["result"]
+        assert max(r["timestamp"] for r in page["result"]) < cutoff
+    assert get(server.url, "/ratings?limit=1").json()["total"] == visible
+    past = get(server.url, f"/ratings?offset={visible}").json()
+    assert (past["result"], past["total"]) == ([], visible)
+
+
+def test_live_cutoff_advances_with_real_time(start_server):
+    start = dt.datetime(2019, 1, 2, 23, 59, 30, tzinfo=dt.timezone.utc).timestamp()
+    day_start, day_end = start + 30, start + 30 + 86_400  # 2019-01-03
+    speed = 600.0
+
+    def in_day(cutoff: float) -> int:
+        return count_before(max(day_start, min(day_end, cutoff))) - count_before(day_start)
+
+    spawned = time.monotonic()
+    server = start_server(
+        "--ratings", "3000", "--seed", "5", "--workers", "2",
+        "--live-start", "2019-01-02T23:59:30Z", "--live-speed", str(speed),
+    )  # fmt: skip
+    ready = time.monotonic()  # virtual time was anchored at --live-start before the ready line
+    previous = start
+    for _ in range(10):
+        before = time.monotonic()
+        health = requests.get(server.url + "/health", timeout=10).json()
+        window = get(server.url, "/ratings?start_date=2019-01-03&end_date=2019-01-04").json()
+        latest = start + (time.monotonic() - spawned) * speed  # no cut-off so far can be later
+        cutoff = health["live"]["cutoff_timestamp"]
+        assert start + (before - ready) * speed <= cutoff <= latest
+        assert cutoff >= previous  # never backwards, whichever worker answered
+        previous = cutoff
+        assert health["ratings"] == count_before(cutoff)
+        # The window's request came after the health request and before `latest`.
+        assert in_day(cutoff) <= window["total"] <= in_day(latest)
