@@ -58,17 +58,6 @@ _FAILED = pytest.StashKey[bool]()
 log = logging.getLogger("deployment")
 
 
-def live_mode_supported() -> bool:
-    """Whether the installed reference server has live mode (``serve --live-start``)."""
-    from movielens_api.cli import build_parser
-
-    try:
-        build_parser().parse_args(["serve", "--live-start", "2019-01-01T00:00:00Z"])
-    except SystemExit:
-        return False
-    return True
-
-
 @dataclass
 class Deployment:
     """What the scenarios use: the REST API, the S3 API, the reference servers and the components."""

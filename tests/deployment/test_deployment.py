@@ -20,7 +20,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import LIVE_DAY, LIVE_GAP_S, Deployment, live_mode_supported, next_day
+from conftest import LIVE_DAY, LIVE_GAP_S, SLOW_PAGE, Deployment, next_day
 from deployment_airflow import WORKERS
 from deployment_processes import wait_until
 
@@ -157,8 +157,6 @@ def _pages_served(log: str, day: str, page: int) -> int:
 
 
 def test_worker_killed_mid_fetch_is_retried_on_the_other_worker(deployment):
-    from conftest import SLOW_PAGE
-
     dag_id, day = "deployment_slow", "2019-01-12"
     api, slow = deployment.api, deployment.slow
     api.backfill(dag_id, day, day, max_active_runs=1)
@@ -208,10 +206,6 @@ def test_worker_killed_mid_fetch_is_retried_on_the_other_worker(deployment):
     assert deployment.multipart_uploads() == []
 
 
-@pytest.mark.skipif(
-    not live_mode_supported(),
-    reason="needs the reference server's live mode (serve --live-start/--live-speed, branch wt-live)",
-)
 def test_deferred_sensor_waits_in_the_triggerer_until_the_day_has_data(deployment):
     dag_id, api = "deployment_live", deployment.api
     live, started_at = deployment.start_live_server()
