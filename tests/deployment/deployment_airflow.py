@@ -117,7 +117,12 @@ class AirflowDeployment:
     services: list[Service]
     api_url: str
     admin_password: str
+    core: list[Service] = field(default_factory=list)
     workers: dict[str, Service] = field(default_factory=dict)
+
+    def components(self) -> list[Service]:
+        """The components now running (a restarted worker replaces the one it restarted)."""
+        return [*self.core, *self.workers.values()]
 
     def home(self, component: str) -> Path:
         home = self.root / component
@@ -240,7 +245,7 @@ def start_airflow(
     triggerer = deployment.start("triggerer", ["triggerer", "--skip-serve-logs"])
     for name in WORKERS:
         deployment.start_worker(name)
-    core = [api, scheduler, dag_processor, triggerer]
+    core = deployment.core = [api, scheduler, dag_processor, triggerer]
 
     def healthy() -> bool:
         try:

@@ -66,7 +66,7 @@ def backfill_runs(deployment: Deployment, dag_id: str, first: str, last: str, *,
 
     by_day = wait_until(created, timeout=60, what=f"the backfill runs of {dag_id}")
     finished = deployment.api.wait_for_runs(
-        dag_id, by_day.values(), timeout=RUN_TIMEOUT_S, alive=deployment.airflow.services
+        dag_id, by_day.values(), timeout=RUN_TIMEOUT_S, alive=deployment.airflow.components()
     )
     return {day: finished[run_id] for day, run_id in by_day.items()}
 
@@ -138,7 +138,10 @@ def test_rerunning_a_day_rewrites_byte_identical_objects(deployment, week):
         return tis if done else None
 
     tis = wait_until(
-        rerun_finished, timeout=RUN_TIMEOUT_S, what=f"the rerun of {day}", alive=deployment.airflow.services
+        rerun_finished,
+        timeout=RUN_TIMEOUT_S,
+        what=f"the rerun of {day}",
+        alive=deployment.airflow.components(),
     )
     assert {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in tis} == {
         "wait_for_ratings": ("success", 2),
@@ -173,7 +176,7 @@ def test_worker_killed_mid_fetch_is_retried_on_the_other_worker(deployment):
         return None
 
     victim = wait_until(
-        fetching_on, timeout=RUN_TIMEOUT_S, what="the fetch to run", alive=deployment.airflow.services
+        fetching_on, timeout=RUN_TIMEOUT_S, what="the fetch to run", alive=deployment.airflow.components()
     )
     (survivor,) = set(WORKERS) - {victim}
     wait_until(
@@ -228,7 +231,10 @@ def test_deferred_sensor_waits_in_the_triggerer_until_the_day_has_data(deploymen
         return None
 
     sensor = wait_until(
-        sensor_done, timeout=LIVE_GAP_S + RUN_TIMEOUT_S, what="the sensor", alive=deployment.airflow.services
+        sensor_done,
+        timeout=LIVE_GAP_S + RUN_TIMEOUT_S,
+        what="the sensor",
+        alive=deployment.airflow.components(),
     )
     assert "deferred" in seen, f"the sensor never deferred: {seen}"
     assert sensor["state"] == "success"
