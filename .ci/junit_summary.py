@@ -23,7 +23,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-PYTEST_ENV = re.compile(r"^((unit|property|dags|rendering|integration)-af\d+|unit-server|unit-contract)$")
+PYTEST_ENV = re.compile(
+    r"^((unit|property|dags|rendering|integration)-af\d+|unit-server|unit-contract|deployment)$"
+)
 INTEGRATION_ENV = re.compile(r"^integration-af\d+$")
 TOX_RESULT = re.compile(r"^\s+(?P<env>\S+): (?P<status>OK|FAIL|SKIP)\b.*?\((?P<seconds>[\d.]+)")
 

@@ -41,6 +41,7 @@ TIER_BY_DIRECTORY = {
     "dag_integrity": "dag_integrity",
     "rendering": "rendering",
     "integration": "integration",
+    "deployment": "deployment",
 }
 
 #: Scheduling settings that Airflow's ``unit_tests.cfg`` (unit-test mode) turns on. Airflow 3 ships

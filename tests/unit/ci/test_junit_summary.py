@@ -118,3 +118,12 @@ def test_the_airflow_free_unit_envs_must_leave_a_report(tmp_path, capsys):
     report(tmp_path, "unit-server")
     assert junit_summary.main(["--expect", "unit-server,unit-contract", str(tmp_path)]) == 1
     assert "unit-contract: no JUnit report" in capsys.readouterr().err
+
+
+def test_the_deployment_tier_must_leave_a_report(tmp_path, capsys):
+    """The deployment tier is a pytest env too: a run that left no report (or ran nothing) fails CI."""
+    report(tmp_path, "unit-af33")
+    assert junit_summary.main(["--expect", "unit-af33,deployment", str(tmp_path)]) == 1
+    assert "deployment: no JUnit report" in capsys.readouterr().err
+    report(tmp_path, "deployment")
+    assert junit_summary.main(["--expect", "unit-af33,deployment", str(tmp_path)]) == 0
