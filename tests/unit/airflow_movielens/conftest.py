@@ -11,7 +11,9 @@ import responses
 from _loopback import LoopbackAPI
 from _provider_fakes import LOGIN, PASSWORD, LogCapture, Sleeps, set_connection
 
+import airflow_movielens.triggers as triggers_module
 from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.hooks import MovielensAsyncHook
 
 
 @pytest.fixture
@@ -70,3 +72,42 @@ def executor_safeguard(monkeypatch: pytest.MonkeyPatch) -> None:
 
         monkeypatch.setattr(ExecutorSafeguard._sentinel, "callers", {})
     monkeypatch.setattr(ExecutorSafeguard, "test_mode", False)
+
+
+#: More pokes than any unit test needs: a trigger still polling after this many never decides.
+MAX_TRIGGER_POKES = 20
+
+
+@pytest.fixture(autouse=True)
+def trigger_pokes(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The trigger's waits between pokes, recorded instead of waited, in every provider unit test.
+
+    No unit test waits for a poke interval (60 s by default): the wait returns at once. A trigger
+    that keeps polling past :data:`MAX_TRIGGER_POKES` fails the test at once instead of spinning
+    (this also keeps broken code, a mutant for instance, from hanging the run).
+    """
+    recorded: list[float] = []
+
+    async def record(seconds: float) -> None:
+        recorded.append(seconds)
+        if len(recorded) > MAX_TRIGGER_POKES:
+            raise AssertionError(f"the trigger polled {len(recorded)} times without deciding")
+
+    monkeypatch.setattr(triggers_module, "_sleep", record)
+    return recorded
+
+
+@pytest.fixture
+def trigger_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The trigger's hook's waits between attempts, recorded instead of waited."""
+    recorded: list[float] = []
+
+    async def record(seconds: float) -> None:
+        recorded.append(seconds)
+
+    class RecordingHook(MovielensAsyncHook):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, sleep=record, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(triggers_module, "MovielensAsyncHook", RecordingHook)
+    return recorded

@@ -17,9 +17,8 @@ import trustme
 from _loopback import LoopbackAPI
 from _provider_fakes import LOGIN, PASSWORD, Sleeps, set_connection
 
-import airflow_movielens.triggers as triggers_module
 from airflow_movielens.exceptions import MovielensAPIError, MovielensConnectionError
-from airflow_movielens.hooks import MovielensAsyncHook, MovielensHook
+from airflow_movielens.hooks import MovielensHook
 from airflow_movielens.triggers import MovielensRatingsTrigger
 
 WINDOW = ("2024-01-01", "2024-01-02")
@@ -69,19 +68,9 @@ def mtls(ca):
 
 
 @pytest.fixture(autouse=True)
-def trigger_retry_waits(monkeypatch):
-    """The trigger's hook records its waits between attempts instead of waiting."""
-    recorded: list[float] = []
-
-    async def fake_sleep(seconds):
-        recorded.append(seconds)
-
-    class RecordingHook(MovielensAsyncHook):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, sleep=fake_sleep, **kwargs)
-
-    monkeypatch.setattr(triggers_module, "MovielensAsyncHook", RecordingHook)
-    return recorded
+def _no_retry_waits(trigger_retry_waits):
+    """The trigger's hook records its waits between attempts instead of waiting (conftest)."""
+    return trigger_retry_waits
 
 
 def connect(monkeypatch, server, **extra):

@@ -13,7 +13,6 @@ import pytest
 from _loopback import envelope, json_answer
 from _provider_fakes import LOGIN, PASSWORD, Sleeps, set_connection, stalling_server
 
-import airflow_movielens.triggers as triggers_module
 from airflow_movielens.compat import TaskDeferred
 from airflow_movielens.hooks import MovielensAsyncHook
 from airflow_movielens.sensors import MovielensRatingsSensor
@@ -21,31 +20,15 @@ from airflow_movielens.triggers import MovielensRatingsTrigger
 
 
 @pytest.fixture
-def waits(monkeypatch):
-    """The waits between pokes, recorded instead of waited."""
-    recorded: list[float] = []
-
-    async def fake_sleep(seconds):
-        recorded.append(seconds)
-
-    monkeypatch.setattr(triggers_module, "_sleep", fake_sleep)
-    return recorded
+def waits(trigger_pokes):
+    """The waits between pokes, recorded instead of waited (conftest's guard)."""
+    return trigger_pokes
 
 
 @pytest.fixture(autouse=True)
-def retry_waits(monkeypatch):
+def retry_waits(trigger_retry_waits):
     """The hook's waits between attempts, recorded instead of waited (the trigger builds its hook)."""
-    recorded: list[float] = []
-
-    async def fake_sleep(seconds):
-        recorded.append(seconds)
-
-    class RecordingHook(MovielensAsyncHook):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, sleep=fake_sleep, **kwargs)
-
-    monkeypatch.setattr(triggers_module, "MovielensAsyncHook", RecordingHook)
-    return recorded
+    return trigger_retry_waits
 
 
 def events(trigger, limit=5):
