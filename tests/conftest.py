@@ -31,6 +31,28 @@ from pathlib import Path
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _fresh_asgiref_executor_after_fork() -> None:
+    """Give a forked child a working asgiref "thread-sensitive" executor (test runners fork).
+
+    asgiref runs ``sync_to_async(thread_sensitive=True)`` work (Airflow 3.3's
+    ``BaseHook.aget_connection`` does, for connections from the environment) on one class-level
+    ``ThreadPoolExecutor``. Its worker thread does not exist in a forked child, which inherits the
+    executor and then waits for ever on the first submission. Forking test runners (mutmut forks a
+    child per mutant after a warm-up run) would hang on every trigger test; the provider itself
+    never forks after a trigger ran.
+    """
+    try:
+        from asgiref.sync import SyncToAsync
+    except ImportError:  # the server and contract tiers run without asgiref
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+os.register_at_fork(after_in_child=_fresh_asgiref_executor_after_fork)
 REPO_ROOT = TESTS_DIR.parent
 
 # Directory under tests/ -> marker (declared in pyproject.toml). A test anywhere else under tests/

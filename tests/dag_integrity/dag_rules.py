@@ -99,7 +99,7 @@ def refuse_io(attempts: list[str]) -> Iterator[None]:
         yield
 
 
-def _dagbag(path: Path, root: Path) -> Any:
+def dagbag(path: Path, root: Path) -> Any:
     """Parse ``path`` (a file or folder) the way the installed Airflow line does."""
     if AIRFLOW_LINE >= (3, 2):
         from airflow.dag_processing.dagbag import BundleDagBag
@@ -134,7 +134,7 @@ def parse_dags(folder: Path, files: Iterable[Path] | None = None) -> ParsedDags:
     parsed = ParsedDags()
     for target in targets:
         with refuse_io([]):
-            bag = _dagbag(target, folder)
+            bag = dagbag(target, folder)
         parsed.dags.update(bag.dags)
         parsed.import_errors.update(_absolute_errors(bag, folder))
     # One bag per file: a dag_id claimed by two files is only visible when each is parsed alone, and
@@ -144,7 +144,7 @@ def parse_dags(folder: Path, files: Iterable[Path] | None = None) -> ParsedDags:
     for path in sorted(dag_files):
         attempts: list[str] = []
         with refuse_io(attempts):
-            parsed.dag_ids_by_file[path] = sorted(_dagbag(Path(path), folder).dag_ids)
+            parsed.dag_ids_by_file[path] = sorted(dagbag(Path(path), folder).dag_ids)
         if attempts:
             parsed.io_attempts[path] = attempts
     return parsed

@@ -337,6 +337,25 @@ def test_the_trigger_runs_in_a_forked_process(api, waits, monkeypatch):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+def test_a_child_forked_after_a_trigger_ran_runs_one_too(api, waits):
+    # Airflow's own lookup (BaseHook.aget_connection on 3.3) goes through asgiref's one shared thread,
+    # which a forked child does not have: tests/conftest.py gives children a fresh one, so forking
+    # test runners (mutmut forks per mutant) do not hang. Without it this child is killed by the alarm.
+    import os
+    import signal
+
+    assert events(make())[0]["status"] == "success"  # the parent has used asgiref's thread now
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(20)
+        try:
+            os._exit(0 if events(make())[0]["status"] == "success" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_an_unknown_url_scheme_fails_at_once(monkeypatch, retry_waits):
     from _provider_fakes import set_connection
 
