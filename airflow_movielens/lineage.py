@@ -87,22 +87,48 @@ class FetchRecord:
 
 
 def _window_facets(record: FetchRecord) -> dict[str, Any]:
-    from openlineage.client.generated.base_subset_dataset import (
-        InputSubsetInputDatasetFacet,
-        Partition,
-        PartitionSubsetCondition,
-    )
-
+    """The window a fetch asked for, as an ``inputSubset`` partition (none for the whole listing)."""
     window = {
         key: value
         for key, value in (("start_date", record.start_date), ("end_date", record.end_date))
         if value is not None
     }
-    if not window:  # the whole listing: no subset
+    if not window:
+        return {}
+    try:
+        from openlineage.client.generated.base_subset_dataset import (
+            InputSubsetInputDatasetFacet,
+            Partition,
+            PartitionSubsetCondition,
+        )
+    except ImportError:  # no OpenLineage: _operator_lineage gives None anyway
         return {}
     identifier = f"[{record.start_date or ''}, {record.end_date or ''})"
     condition = PartitionSubsetCondition(partitions=[Partition(dimensions=window, identifier=identifier)])
     return {"inputSubset": InputSubsetInputDatasetFacet(inputCondition=condition)}
+
+
+def _operator_lineage(
+    inputs: list[tuple[str, str, dict[str, Any]]], output_path: str, count: int | None
+) -> OperatorLineage | None:
+    """``OperatorLineage`` of ``(namespace, name, input facets)`` inputs and one output file with its
+    row count (``outputStatistics``) once written; ``None`` without the OpenLineage provider."""
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+        from openlineage.client.generated.output_statistics_output_dataset import (
+            OutputStatisticsOutputDatasetFacet,
+        )
+    except ImportError:
+        return None
+    namespace, name = dataset_name(output_path)
+    output_facets: dict[str, Any] = {}
+    if count is not None:
+        output_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(rowCount=count)
+    return OperatorLineage(
+        inputs=[InputDataset(namespace=ns, name=n, inputFacets=facets) for ns, n, facets in inputs],
+        outputs=[OutputDataset(namespace=namespace, name=name, outputFacets=output_facets)],
+    )
 
 
 def fetch_lineage(record: FetchRecord) -> OperatorLineage | None:
@@ -111,43 +137,11 @@ def fetch_lineage(record: FetchRecord) -> OperatorLineage | None:
     Input: the API's ratings listing with the window; output: the final file, with its record
     count (``outputStatistics``) once the fetch has written it.
     """
-    try:
-        from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import InputDataset, OutputDataset
-        from openlineage.client.generated.output_statistics_output_dataset import (
-            OutputStatisticsOutputDatasetFacet,
-        )
-    except ImportError:
-        return None
-    namespace, name = dataset_name(record.output_path)
-    output_facets: dict[str, Any] = {}
-    if record.count is not None:
-        output_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(rowCount=record.count)
-    return OperatorLineage(
-        inputs=[
-            InputDataset(namespace=record.api_url, name=RATINGS_ENDPOINT, inputFacets=_window_facets(record))
-        ],
-        outputs=[OutputDataset(namespace=namespace, name=name, outputFacets=output_facets)],
-    )
+    inputs = [(record.api_url, RATINGS_ENDPOINT, _window_facets(record))]
+    return _operator_lineage(inputs, record.output_path, record.count)
 
 
 def rank_lineage(input_path: str, output_path: str, count: int | None = None) -> OperatorLineage | None:
     """The ``OperatorLineage`` of a ranking: the fetched file in, the ranking CSV out (``None``
     without the OpenLineage provider); ``count`` is the number of ranked movies once written."""
-    try:
-        from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import InputDataset, OutputDataset
-        from openlineage.client.generated.output_statistics_output_dataset import (
-            OutputStatisticsOutputDatasetFacet,
-        )
-    except ImportError:
-        return None
-    in_namespace, in_name = dataset_name(input_path)
-    out_namespace, out_name = dataset_name(output_path)
-    output_facets: dict[str, Any] = {}
-    if count is not None:
-        output_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(rowCount=count)
-    return OperatorLineage(
-        inputs=[InputDataset(namespace=in_namespace, name=in_name)],
-        outputs=[OutputDataset(namespace=out_namespace, name=out_name, outputFacets=output_facets)],
-    )
+    return _operator_lineage([(*dataset_name(input_path), {})], output_path, count)
