@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 from airflow_movielens import __version__
 from airflow_movielens.exceptions import MovielensConnectionExtraError as ConnectionExtraError
 from airflow_movielens.redaction import Redactor
@@ -121,8 +123,6 @@ def _ssl_context(
     stamps: tuple[tuple[str, float, int], ...],
 ) -> ssl.SSLContext:
     """Build the context (cached by :meth:`ConnectionSettings.ssl_context`'s key, so never mutate it)."""
-    import httpx  # the sync hook never needs it
-
     if isinstance(verify, bool):
         context = httpx.create_ssl_context(verify=verify)  # honours SSL_CERT_FILE/SSL_CERT_DIR
     elif os.path.isdir(verify):

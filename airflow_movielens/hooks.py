@@ -31,11 +31,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx
 import orjson
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_movielens import CONNECTION_FORM_FIELDS, CONNECTION_UI_FIELD_BEHAVIOUR
 from airflow_movielens.compat import BaseHook, aget_connection, mask_secret
@@ -64,9 +65,6 @@ from airflow_movielens.protocol import (
     without_userinfo,
 )
 from airflow_movielens.redaction import Redactor
-
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = [
     "RETRY_STATUSES",
@@ -566,8 +564,6 @@ class MovielensAsyncHook(_MovielensHookBase):
     async def get_async_conn(self) -> tuple[httpx.AsyncClient, str]:
         """Return the cached ``(client, base_url)``, reading the connection (async-safely) on first use."""
         if self._client is None:
-            import httpx
-
             settings = self._settings(await aget_connection(self.conn_id))
             client = httpx.AsyncClient(
                 auth=settings.auth,
@@ -606,9 +602,6 @@ class MovielensAsyncHook(_MovielensHookBase):
         return total > 0
 
     async def _get_json(self, path: str, params: dict[str, Any]) -> tuple[Any, str]:
-        import httpx
-        from tenacity import AsyncRetrying
-
         client, base_url = await self.get_async_conn()
         url = base_url + path
         options = self._retry_options(None)
