@@ -25,14 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from airflow_child import child_environment, run_child
 
 from airflow_movielens.ranking import rank_movies_by_rating
 
@@ -81,30 +80,11 @@ for dag_id in dag_ids:
 
 
 def _child_environment(home: Path) -> dict[str, str]:
-    """The parent's environment without its Airflow settings, plus a user-like Airflow set-up."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_CONFIG"
-    }
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        }
-    )
-    return env
+    return child_environment(home, DAGS_FOLDER)
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=DAG_TEST_TIMEOUT_S, check=False
-    )
-    if done.returncode != 0:
-        pytest.fail(f"{what} exited with {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
+    return run_child(cmd, env, what, DAG_TEST_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
