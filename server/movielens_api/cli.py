@@ -164,30 +164,33 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _from_env(name: str, parse: Callable[[str], T]) -> T | None:
+    """``parse`` of the environment variable ``name``; ``None`` when unset or empty.
+
+    Raises ``ValueError`` naming the variable when its value is bad.
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def _live_clock(args: argparse.Namespace, parser: argparse.ArgumentParser) -> live.LiveClock | None:
     """The live clock the options and ``MOVIELENS_LIVE_*`` ask for (options win), or ``None``.
 
     Raises ``ValueError`` naming the variable when the environment holds a bad value.
     """
-    start, speed = args.live_start, args.live_speed
-    if start is None:
-        text = os.environ.get(live.START_ENV, "").strip()
-        if text:
-            try:
-                start = live.parse_start(text)
-            except ValueError as exc:
-                raise ValueError(f"{live.START_ENV}: {exc}") from None
+    start = args.live_start if args.live_start is not None else _from_env(live.START_ENV, live.parse_start)
+    speed = args.live_speed
     if speed is None:
-        text = os.environ.get(live.SPEED_ENV, "").strip()
-        if text:
-            try:
-                speed = live.parse_speed(text)
-            except ValueError as exc:
-                raise ValueError(f"{live.SPEED_ENV}: {exc}") from None
-            if start is None:
-                raise ValueError(
-                    f"{live.SPEED_ENV} is set but live mode is off: set {live.START_ENV} or --live-start"
-                )
+        speed = _from_env(live.SPEED_ENV, live.parse_speed)
+        if speed is not None and start is None:
+            raise ValueError(
+                f"{live.SPEED_ENV} is set but live mode is off: set {live.START_ENV} or --live-start"
+            )
     if start is None:
         if args.live_speed is not None:
             parser.error(f"--live-speed needs --live-start (or {live.START_ENV})")
