@@ -92,6 +92,28 @@ def listing(client: Client, start: str | None, end: str | None, size: int, max_l
     return seen
 
 
+def rows_and_store(data, json_records=None):
+    """The generated ratings as ``(timestamp, user, movie, half_stars)`` rows, and a store of them
+    with about the newest ``json_records`` pre-rendered as JSON (``None``: the store's default)."""
+    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
+    budget = {} if json_records is None else {"json_budget_mb": json_records * 80 / 2**20}
+    store = Store.from_columns(
+        timestamp=[r[0] for r in rows],
+        user=[r[1] for r in rows],
+        movie=[r[2] for r in rows],
+        half_stars=[r[3] for r in rows],
+        **budget,
+    )
+    return rows, store
+
+
+def ordered(a, b, c):
+    """Window bounds ``a <= b <= c`` (``None`` is an open bound)."""
+    b = max(b, a) if a is not None else b
+    c = max(c, b) if c is not None else c
+    return a, b, c
+
+
 @given(
     data=records,
     bounds=st.tuples(bound, st.integers(-1, DAYS + 1), bound),
@@ -101,19 +123,11 @@ def listing(client: Client, start: str | None, end: str | None, size: int, max_l
     json_records=st.integers(0, 70),
 )
 def test_windows_split_and_page_exactly(data, bounds, size, max_limit, over_max_limit, json_records):
-    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
-    store = Store.from_columns(
-        timestamp=[r[0] for r in rows],
-        user=[r[1] for r in rows],
-        movie=[r[2] for r in rows],
-        half_stars=[r[3] for r in rows],
-        json_budget_mb=json_records * 80 / 2**20,  # about the newest json_records pre-rendered
-    )
+    rows, store = rows_and_store(data, json_records)
     app = create_app(store, user="prop", password="erty", max_limit=max_limit, over_max_limit=over_max_limit)
     client = Client(app)
     a, b, c = bounds
-    b = max(b, a) if a is not None else b
-    c = max(c, b) if c is not None else c
+    a, b, c = ordered(a, b, c)
     note(f"a={iso(a)} b={iso(b)} c={iso(c)} size={size} max_limit={max_limit} json={store.rendered.first}")
 
     whole = listing(client, iso(a), iso(c), size, max_limit)
@@ -158,14 +172,7 @@ def test_live_cutoff_hides_exactly_the_ratings_not_yet_due(
 ):
     """Under a (frozen) live cut-off every listing, split and page is that of the visible ratings:
     those with ``timestamp < cut-off``, whichever part of them is pre-rendered as JSON."""
-    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
-    store = Store.from_columns(
-        timestamp=[r[0] for r in rows],
-        user=[r[1] for r in rows],
-        movie=[r[2] for r in rows],
-        half_stars=[r[3] for r in rows],
-        json_budget_mb=json_records * 80 / 2**20,
-    )
+    rows, store = rows_and_store(data, json_records)
     day, second, fraction = cutoff
     now = midnight_utc(day) + second + fraction
     live = LiveClock(dt.datetime.fromtimestamp(now, tz=dt.timezone.utc), speed=0.0)
@@ -173,8 +180,7 @@ def test_live_cutoff_hides_exactly_the_ratings_not_yet_due(
     client = Client(app)
     visible = [row for row in rows if row[0] < now]
     a, b, c = bounds
-    b = max(b, a) if a is not None else b
-    c = max(c, b) if c is not None else c
+    a, b, c = ordered(a, b, c)
     note(f"cutoff={now} a={iso(a)} b={iso(b)} c={iso(c)} size={size} json={store.rendered.first}")
 
     whole = listing(client, iso(a), iso(c), size, max_limit)
@@ -198,13 +204,7 @@ def test_paging_while_virtual_time_passes_neither_repeats_nor_skips(data, start,
     """Newer ratings join only at the end of the order, so a client paging while the cut-off moves
     on (by random steps between requests) collects exactly what is visible at its last request,
     each page being that request's listing at its offset."""
-    rows = [(midnight_utc(day) + second, user, movie, half) for day, second, user, movie, half in data]
-    store = Store.from_columns(
-        timestamp=[r[0] for r in rows],
-        user=[r[1] for r in rows],
-        movie=[r[2] for r in rows],
-        half_stars=[r[3] for r in rows],
-    )
+    rows, store = rows_and_store(data)
     day, second, fraction = start
     first = midnight_utc(day) + second + fraction
     clock = SteppingClock([0, *steps])  # the first read anchors the clock
