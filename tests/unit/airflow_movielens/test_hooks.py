@@ -1120,3 +1120,28 @@ def test_movies_out_of_order_is_reported(connection, mocked, sleeps):
     with make_hook(sleeps) as hook, pytest.raises(MovielensDataChangedError) as info:
         list(hook.get_movies(batch_size=2))
     assert "record 2 is not after the previous one in (movieId) order" in str(info.value)
+
+
+# -- check_hook_params: the messages a DAG author reads at parse time -----------------------------
+
+
+def test_check_hook_params_names_every_unknown_key_and_what_the_hook_takes():
+    from airflow_movielens.hooks import HOOK_PARAMS, check_hook_params
+
+    takes = ", ".join(sorted(HOOK_PARAMS))
+    with pytest.raises(ValueError, match=r"^hook_params: unknown ") as error:
+        check_hook_params({"timout": 5, 1: "x", "retries": 3})
+    # sorted as text (a non-string key cannot break the message), joined by ", "
+    assert str(error.value) == f"hook_params: unknown 1, 'retries', 'timout'; MovielensHook takes {takes}"
+
+
+def test_check_hook_params_for_the_triggerer_names_what_cannot_cross():
+    from airflow_movielens.hooks import check_hook_params
+
+    with pytest.raises(ValueError, match=r"^hook_params 'sleep'") as error:
+        check_hook_params({"sleep": print, "timeout": object()}, for_triggerer=True)
+    assert str(error.value) == (
+        "hook_params 'sleep' (builtin_function_or_method), 'timeout' (object) cannot be sent to the "
+        "triggerer: with deferrable=True the hook runs in the triggerer process, which receives only "
+        "JSON values. Leave it out, or use deferrable=False."
+    )
