@@ -313,17 +313,38 @@ def test_connection_lookup_without_aget_connection_reaches_the_triggerer_loop(ap
     assert loops == [main]
 
 
+def test_connection_lookup_uses_airflows_aget_connection_where_it_exists(api, waits, monkeypatch):
+    # Where the task SDK has BaseHook.aget_connection (3.3), the trigger asks it, on the event loop,
+    # instead of running the blocking get_connection in a thread.
+    import threading
+
+    from airflow_movielens import compat
+
+    real_lookup = compat.BaseHook.get_connection
+    asked = []
+
+    async def aget_connection(conn_id):
+        asked.append((conn_id, threading.current_thread() is threading.main_thread()))
+        return real_lookup(conn_id)
+
+    monkeypatch.setattr(compat.BaseHook, "aget_connection", staticmethod(aget_connection), raising=False)
+    assert [e["status"] for e in events(make())] == ["success"]
+    assert asked == [("movielens_default", True)]
+
+
 def test_the_trigger_runs_in_a_forked_process(api, waits, monkeypatch):
     # Executors and test runners fork. asgiref's shared thread-sensitive executor does not survive
     # a fork, so a lookup sent there after the parent used it would hang the child for ever. This is
     # about the provider's own threaded lookup (compat.aget_connection without BaseHook.aget_connection,
-    # i.e. Airflow 2.11); Airflow's native aget_connection is Airflow's to keep fork-safe.
+    # i.e. Airflow 2.11); Airflow's native aget_connection is Airflow's to keep fork-safe. The child
+    # keeps the inherited asgiref executor (tests/conftest.py would otherwise replace it).
     import os
     import signal
 
     from airflow_movielens import compat
 
     monkeypatch.delattr(compat.BaseHook, "aget_connection", raising=False)
+    monkeypatch.setenv("MOVIELENS_TEST_KEEP_ASGIREF_EXECUTOR", "1")  # tests/conftest.py reads it
 
     assert events(make())[0]["status"] == "success"  # the parent has used the worker now
     pid = os.fork()
