@@ -200,7 +200,7 @@ class MovielensFetchRatingsOperator(BaseOperator):
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
         """OpenLineage datasets of the finished run, with the count written (``None`` without the
         OpenLineage provider); after a failed run, those it was to read and write."""
-        return fetch_lineage(self._fetched or self._planned())
+        return fetch_lineage(self._fetched if self._fetched is not None else self._planned())
 
 
 def read_ratings(path: str, input_format: str = "json") -> pd.DataFrame:

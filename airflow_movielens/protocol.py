@@ -243,7 +243,7 @@ def api_error(
         message,
         parameter=parameter,
         max_limit=max_limit,
-        retry_after=parse_retry_after(headers.get("Retry-After")),
+        retry_after=parse_retry_after(headers.get("Retry-After")),  # pragma: no mutate: headers ignore case
     )
 
 

@@ -232,7 +232,8 @@ def read_bytes(path: str) -> bytes:
         from airflow_movielens.compat import ObjectStoragePath
 
         source = ObjectStoragePath(path)
-        with source.fs.open(source.path, "rb") as handle:  # untracked, as writes are (see _atomic_object)
+        # untracked, as writes are (see _atomic_object); "rb" is fsspec's default mode, no mutant
+        with source.fs.open(source.path, "rb") as handle:  # pragma: no mutate
             data: bytes = handle.read()
         return data
     return Path(path).read_bytes()
