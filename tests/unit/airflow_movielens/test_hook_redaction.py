@@ -260,6 +260,33 @@ def test_excerpt_never_ends_in_part_of_a_secret(prefix):
     assert len(excerpt) <= 80
 
 
+def test_scrub_masks_every_linked_exception_once_even_in_a_cycle():
+    redact = Redactor("user", "s3cret-pass")
+    shared = ValueError("shared s3cret-pass")
+    in_args = RuntimeError("argument s3cret-pass")
+    outer = OSError("outer s3cret-pass", in_args)
+    outer.__cause__ = outer.__context__ = shared  # reached twice
+    shared.__context__ = outer  # and a cycle back
+    redact.scrub(outer)
+    assert outer.args == ("outer ***", in_args)
+    assert in_args.args == ("argument ***",)
+    assert shared.args == ("shared ***",)
+
+
+def test_excerpt_drops_a_secret_that_starts_at_the_cut():
+    redact = Redactor("user", "s3cret-pass")
+    assert redact.excerpt(b"a" * 10 + b"s3cret-pass" + b"b" * 5, 10) == "a" * 10
+    assert redact.excerpt(b"a" * 9 + b"s3cret-pass" + b"b" * 5, 10) == "a" * 9 + "***"
+
+
+def test_excerpt_counts_characters_not_bytes():
+    # 4-byte UTF-8 characters: 10 characters are 40 bytes, and a secret after 9 of them is still found
+    redact = Redactor("user", "s3cret-pass")
+    assert redact.excerpt("😀".encode() * 10, 10) == "😀" * 10
+    assert redact.excerpt("😀".encode() * 9 + b"s3cret-pass", 10) == "😀" * 9 + "***"
+    assert Redactor().excerpt("😀".encode() * 12, 10) == "😀" * 10
+
+
 # -- a real loopback server that echoes what it receives -------------------------------------------
 
 

@@ -1145,3 +1145,42 @@ def test_check_hook_params_for_the_triggerer_names_what_cannot_cross():
         "triggerer: with deferrable=True the hook runs in the triggerer process, which receives only "
         "JSON values. Leave it out, or use deferrable=False."
     )
+
+
+# -- the order check's fast path ------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_record_walk(monkeypatch):
+    """Fail if the order check falls back to its record-by-record walk (meant for anomalies only)."""
+
+    def walk(*args):
+        raise AssertionError("a well-formed page was checked record by record")
+
+    monkeypatch.setattr(hooks_module, "_order_key", walk)
+
+
+def test_well_formed_rating_pages_are_checked_without_the_record_walk(
+    connection, mocked, sleeps, no_record_walk
+):
+    # Ties on the leading fields, int and float values (JSON numbers), over several pages.
+    records = [
+        {**rating(0), "timestamp": 100, "userId": 1, "movieId": 1},
+        {**rating(1), "timestamp": 100, "userId": 1, "movieId": 2},
+        {**rating(2), "timestamp": 100, "userId": 2, "movieId": 1},
+        {**rating(3), "timestamp": 100.5, "userId": 1, "movieId": 1},
+        {**rating(4), "timestamp": 101, "userId": 1, "movieId": 1},
+    ]
+    FakeRatingsAPI(records).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings(batch_size=2)) == records
+
+
+def test_well_formed_movie_pages_are_checked_without_the_record_walk(
+    connection, mocked, sleeps, no_record_walk
+):
+    movie = lambda movie_id: {"movieId": movie_id, "title": f"M{movie_id}", "genres": "Drama"}  # noqa: E731
+    mocked.add(responses.GET, MOVIES, json=page([movie(1), movie(2.5)], total=3))
+    mocked.add(responses.GET, MOVIES, json=page([movie(3)], total=3, offset=2))
+    with make_hook(sleeps) as hook:
+        assert [m["movieId"] for m in hook.get_movies(batch_size=2)] == [1, 2.5, 3]

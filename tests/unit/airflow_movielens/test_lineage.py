@@ -85,6 +85,12 @@ class Recorded:
         self.collector.__init__()
 
     @property
+    def reporters(self):
+        """The context (the operator) each input and output was reported with, in order."""
+        lineage = self._lineage()
+        return [info.context for info in [*lineage.inputs, *lineage.outputs]]
+
+    @property
     def inputs(self):
         return self._uris(self._lineage().inputs)
 
@@ -152,8 +158,10 @@ def test_fetch_to_object_storage_reports_the_final_object_only(connection, mocke
 
 def test_fetch_to_local_file_reports_its_file_uri(connection, mocked, tmp_path, collector):
     FakeRatingsAPI([rating(0)]).register(mocked)
-    run(fetch_op(tmp_path / "{{ ds }}.json"))
+    op = fetch_op(tmp_path / "{{ ds }}.json")
+    run(op)
     assert collector.outputs == [f"file://{tmp_path}/2024-01-01.json"]
+    assert collector.reporters == [op]  # a lineage reader attributes the file to this task
 
 
 def test_failed_fetch_reports_nothing(connection, mocked, memory_fs, collector):
@@ -167,9 +175,11 @@ def test_rank_reports_its_input_and_final_output(memory_fs, collector):
     source = ObjectStoragePath("memory://lake/ratings.json")
     source.write_bytes(json.dumps(RANK_INPUT).encode())
     collector.forget()  # the test's own write above
-    run(rank_op("memory://lake/ratings.json", "memory://lake/rankings/{{ ds }}.csv"))
+    op = rank_op("memory://lake/ratings.json", "memory://lake/rankings/{{ ds }}.csv")
+    run(op)
     assert collector.inputs == ["memory://lake/ratings.json"]
     assert collector.outputs == ["memory://lake/rankings/2024-01-01.csv"]
+    assert collector.reporters == [op, op]
 
 
 def test_a_lineage_failure_does_not_fail_the_written_fetch(connection, mocked, tmp_path, monkeypatch, logs):
@@ -182,6 +192,12 @@ def test_a_lineage_failure_does_not_fail_the_written_fetch(connection, mocked, t
     assert run(fetch_op(target))["count"] == 1
     assert json.loads(target.read_text()) == [rating(0)]
     assert f"Could not report lineage of {target}: listener plugin exploded" in logs.messages
+    (tmp_path / "in.json").write_text(json.dumps(RANK_INPUT))
+    assert run(rank_op(tmp_path / "in.json", tmp_path / "out.csv"))["count"] == 1
+    assert (
+        f"Could not report lineage of {tmp_path}/in.json, {tmp_path}/out.csv: listener plugin exploded"
+        in logs.messages
+    )
 
 
 # -- asset events ----------------------------------------------------------------------------------
@@ -274,6 +290,53 @@ def test_openlineage_of_a_ranking(tmp_path):
     assert _names(started.inputs) == [("file", f"{tmp_path}/in.json")]
     assert _names(started.outputs) == [("gs://lake", "rankings/2024-01-01.csv")]
     assert started.outputs[0].outputFacets == {}
+
+
+@needs_openlineage
+def test_openlineage_of_a_planned_fetch_names_its_connection_and_window(monkeypatch):
+    from _provider_fakes import set_connection
+
+    set_connection(monkeypatch, conn_id="ratings_eu", host="ratings-eu.example", port=8080, schema="http")
+    op = fetch_op("/data/{{ ds }}.json", conn_id="ratings_eu", hook_params={"timeout": 5})
+    op.render_template_fields(DAY)
+    lineage = op.get_openlineage_facets_on_start()
+    assert _names(lineage.inputs) == [("http://ratings-eu.example:8080", "/ratings")]
+    (partition,) = lineage.inputs[0].inputFacets["inputSubset"].inputCondition.partitions
+    assert partition.dimensions == {"start_date": "2024-01-01", "end_date": "2024-01-02"}
+    # a run that failed reports what it was to read and write, without statistics
+    assert op.get_openlineage_facets_on_complete(None) == lineage
+
+
+@needs_openlineage
+def test_openlineage_of_a_finished_ranking_counts_the_ranked_movies(tmp_path):
+    (tmp_path / "in.json").write_text(json.dumps([*RANK_INPUT, {**RANK_INPUT[0], "movieId": 11}]))
+    op = rank_op(tmp_path / "in.json", tmp_path / "out.csv")
+    assert run(op)["count"] == 2
+    lineage = op.get_openlineage_facets_on_complete(None)
+    assert _names(lineage.inputs) == [("file", f"{tmp_path}/in.json")]
+    assert _names(lineage.outputs) == [("file", f"{tmp_path}/out.csv")]
+    assert lineage.outputs[0].outputFacets["outputStatistics"].rowCount == 2
+
+
+@needs_openlineage
+def test_openlineage_after_a_failed_retry_reports_no_earlier_count(connection, mocked, tmp_path):
+    # A task instance retried after a success (a cleared run) must not report the old run's count.
+    (tmp_path / "in.json").write_text(json.dumps(RANK_INPUT))
+    rank = rank_op(tmp_path / "in.json", tmp_path / "out.csv")
+    assert rank.get_openlineage_facets_on_complete(None).outputs[0].outputFacets == {}  # never ran
+    run(rank)
+    (tmp_path / "in.json").write_text("not json")
+    with pytest.raises(ValueError, match=r"in\.json is not valid json"):
+        run(rank)
+    assert rank.get_openlineage_facets_on_complete(None).outputs[0].outputFacets == {}
+
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    fetch = fetch_op(tmp_path / "x.json")
+    run(fetch)
+    mocked.replace("GET", "http://127.0.0.1:5000/ratings", status=401, json={"error": "no"})
+    with pytest.raises(MovielensAPIError):
+        run(fetch)
+    assert fetch.get_openlineage_facets_on_complete(None).outputs[0].outputFacets == {}
 
 
 @needs_openlineage

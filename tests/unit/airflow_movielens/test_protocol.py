@@ -1,17 +1,23 @@
-"""protocol.tls_failure: the TLS error behind a failure, however the HTTP libraries wrapped it.
+"""protocol: the retry waits, the text of a transport failure, and the TLS error behind a failure.
 
-A TLS failure (untrusted certificate, refused client certificate) is configuration: the hooks fail
-at once on it instead of retrying, so it must be found through every way requests, urllib3 and
-httpx chain exceptions, and a dropped TLS stream (EOF) must not count.
+``tls_failure`` finds the TLS error however the HTTP libraries wrapped it. A TLS failure
+(untrusted certificate, refused client certificate) is configuration: the hooks fail at once on it
+instead of retrying, so it must be found through every way requests, urllib3 and httpx chain
+exceptions, and a dropped TLS stream (EOF) must not count.
 """
 
 from __future__ import annotations
 
+import random
 import ssl
+import warnings
 
+import pytest
 import requests
+import tenacity
 
-from airflow_movielens.protocol import is_transient, tls_failure
+from airflow_movielens import protocol
+from airflow_movielens.protocol import RetryPolicy, is_transient, tls_failure, transport_failure_message
 
 
 def certificate_error() -> ssl.SSLError:
@@ -61,3 +67,60 @@ def test_no_tls_error_anywhere_and_a_cyclic_chain_ends():
     chained(b, context=a)  # a cycle: the search must stop, not spin
     assert tls_failure(a) is None
     assert tls_failure(OSError("no nested exception", "text", 3)) is None
+
+
+# -- retry waits -----------------------------------------------------------------------------------
+
+
+def backoff_waits(policy: RetryPolicy, attempts: int) -> list[float]:
+    """The waits after attempts 1..``attempts`` that failed with a connection error."""
+    out = []
+    for number in range(1, attempts + 1):
+        state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+        state.attempt_number = number
+        state.set_exception((ConnectionError, ConnectionError("refused"), None))
+        out.append(policy.wait(state))
+    return out
+
+
+def tenacity_before_9_1(*, initial: float = 1, max: float = 2**62, exp_base: float = 2, jitter: float = 1):
+    """tenacity < 9.1's ``wait_exponential_jitter``: the multiplier is called ``initial``."""
+    with warnings.catch_warnings():  # the installed tenacity still takes ``initial``, deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return tenacity.wait_exponential_jitter(initial=initial, max=max, exp_base=exp_base, jitter=jitter)
+
+
+@pytest.mark.parametrize("tenacity_version", ["installed", "before 9.1"])
+@pytest.mark.parametrize(
+    ("jitter_end", "expected"),
+    [("least", [0.5, 1.0, 2.0, 3.0, 3.0]), ("most", [1.0, 1.5, 2.5, 3.0, 3.0])],
+)
+def test_backoff_doubles_from_the_base_plus_up_to_base_of_jitter_under_the_cap(
+    monkeypatch, tenacity_version, jitter_end, expected
+):
+    if tenacity_version == "before 9.1":
+        monkeypatch.setattr(protocol, "wait_exponential_jitter", tenacity_before_9_1)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low if jitter_end == "least" else high)
+    assert backoff_waits(RetryPolicy(backoff_base=0.5, backoff_max=3.0), 5) == expected
+
+
+# -- transport failures ----------------------------------------------------------------------------
+
+
+def test_a_transport_failure_without_a_message_shows_its_repr():
+    message = transport_failure_message("http://h/ratings", 3, requests.ConnectionError(), (1.0, 2.0))
+    assert message == "GET http://h/ratings failed after 3 attempt(s): ConnectionError: ConnectionError()"
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [("CERTIFICATE_VERIFY_FAILED", "CERTIFICATE_VERIFY_FAILED"), (None, "SSLCertVerificationError")],
+)
+def test_a_tls_failure_names_its_reason_and_the_extras_to_check(reason, shown):
+    tls = certificate_error()
+    tls.reason = reason
+    outer = chained(requests.ConnectionError("handshake"), cause=tls)
+    assert transport_failure_message("https://h/ratings", 1, outer, (1.0, 2.0)) == (
+        f"GET https://h/ratings failed after 1 attempt(s): ConnectionError: TLS failure ({shown}: {tls}); "
+        "check the connection's 'verify' (CA bundle), 'cert' and 'key' extras. handshake"
+    )

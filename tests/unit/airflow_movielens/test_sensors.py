@@ -138,6 +138,22 @@ def test_deferrable_returns_without_deferring_when_the_first_poke_finds_ratings(
     assert "The first poke found the ratings: not deferring" in logs.messages
 
 
+def test_deferrable_first_poke_gets_the_task_context(connection, mocked):
+    # A subclass that decides from the context (the run, the params) sees it in the first poke too.
+    seen = []
+
+    class ContextSensor(MovielensRatingsSensor):
+        def poke(self, context):
+            seen.append(context)
+            return True
+
+    context = ctx()
+    op = ContextSensor(task_id="wait", start_date="2024-01-01", end_date="2024-01-02", deferrable=True)
+    assert op.execute(context) is None
+    assert seen == [context]
+    assert seen[0] is context
+
+
 def test_deferrable_first_poke_errors_propagate_without_deferring(connection, mocked):
     mocked.add(responses.GET, RATINGS, status=401, json={"error": "bad credentials"})
     with pytest.raises(MovielensAPIError, match="bad credentials"):

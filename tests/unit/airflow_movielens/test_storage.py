@@ -174,6 +174,106 @@ def test_a_library_oserror_passes_unchanged(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        pytest.param(OSError("quota exceeded"), "quota exceeded", id="no-errno"),
+        pytest.param(OSError(), "OSError", id="no-message"),
+        pytest.param(BlockingIOError(), "BlockingIOError", id="subclass-no-message"),
+    ],
+)
+def test_an_oserror_without_errno_is_named_and_keeps_its_type(tmp_path, error, message):
+    path = str(tmp_path / NAME)
+    with pytest.raises(OSError, match=r"^could not write ") as info, atomic_writer(path):
+        raise error
+    assert type(info.value) is type(error)  # the same class, so the same handlers catch it
+    assert info.value.errno is None
+    assert str(info.value) == f"could not write {path}: {message}"
+    assert info.value.__cause__ is error
+
+
+def test_an_oserror_about_the_target_itself_names_it_once(tmp_path):
+    path = str(tmp_path / NAME)
+    with pytest.raises(IsADirectoryError) as info, atomic_writer(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+    assert str(info.value) == f"[Errno {errno.EISDIR}] could not write {path}: Is a directory"
+
+
+def test_new_files_get_the_usual_permissions_under_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with atomic_writer(str(tmp_path / NAME)) as handle:
+            handle.write(b"[]")
+    finally:
+        os.umask(old)
+    assert (tmp_path / NAME).stat().st_mode & 0o777 == 0o640  # 0o666 under the umask, never executable
+
+
+def test_a_file_system_without_locks_still_gets_the_file(tmp_path, monkeypatch):
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    stale = tmp_path / temporary_name(NAME)
+    stale.write_bytes(b"partial")
+    with atomic_writer(str(tmp_path / NAME)) as handle:
+        handle.write(b"[]")
+    assert (tmp_path / NAME).read_bytes() == b"[]"
+    assert sorted(os.listdir(tmp_path)) == sorted([NAME, stale.name])  # no lock to prove it stale: kept
+
+
+def test_a_failing_lock_is_named_and_leaves_nothing(tmp_path, monkeypatch):
+    import fcntl
+
+    def broken(fd: int, operation: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(fcntl, "flock", broken)
+    path = str(tmp_path / NAME)
+    with pytest.raises(OSError, match="Input/output error") as info, atomic_writer(path):
+        pytest.fail("the block must not run without its temporary file")
+    assert str(info.value) == f"[Errno {errno.EIO}] could not write {path}: Input/output error"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_planted_at_the_temporarys_name_is_never_written_through(tmp_path, monkeypatch):
+    # The temporary is created exclusively: a symlink planted under its (here predictable) name
+    # makes the write fail instead of overwriting what the link points to.
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=0))
+    os.symlink(victim, tmp_path / temporary_name(NAME))
+    path = str(tmp_path / NAME)
+    with pytest.raises(FileExistsError, match=f"could not write {path}: File exists"), atomic_writer(path):
+        pytest.fail("the block must not run")
+    assert victim.read_bytes() == b"precious"
+    assert not (tmp_path / NAME).exists()
+
+
+def test_a_temporary_taken_by_a_cleaner_before_its_lock_is_created_again(tmp_path, monkeypatch):
+    import fcntl
+
+    real_flock, taken = fcntl.flock, []
+
+    def cleaner_first(fd: int, operation: int) -> None:
+        if not taken:  # another run's cleaner removes the fresh file before this run locks it
+            (name,) = os.listdir(tmp_path)
+            os.unlink(tmp_path / name)
+            taken.append(name)
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", cleaner_first)
+    opened_before = len(os.listdir("/proc/self/fd"))
+    with atomic_writer(str(tmp_path / NAME)) as handle:
+        handle.write(b"[]")
+    assert (tmp_path / NAME).read_bytes() == b"[]"
+    assert os.listdir(tmp_path) == [NAME]
+    assert is_temporary_of(taken[0], NAME)
+    assert len(os.listdir("/proc/self/fd")) == opened_before  # the first descriptor was closed
+
+
 # -- stale temporaries -----------------------------------------------------------------------------
 
 HEX = "0123456789abcdef" * 2
@@ -191,13 +291,16 @@ def look_alikes() -> list[str]:
         f".{NAME}.{HEX.upper()}.tmp",
         f".{NAME}.{HEX}.tmp.keep",
         f".{NAME}.{HEX}.tmpx",
+        f".{NAME}.{HEX}.bak",  # the right prefix and length, another suffix
+        f"x{NAME}.{HEX}.tmp",  # the right suffix and length, another prefix
         f"{NAME}.{HEX}.tmp",  # not hidden
         f".{NAME}.{'g' * 32}.tmp",
         f"{NAME}.tmp",
     ]
 
 
-def test_the_next_write_removes_stale_temporaries_of_the_same_target_only(tmp_path):
+def test_the_next_write_removes_stale_temporaries_of_the_same_target_only(tmp_path, caplog):
+    caplog.set_level("INFO", logger="airflow_movielens.storage")
     path = str(tmp_path / NAME)
     stale = [temporary_name(NAME), temporary_name(NAME), f".{NAME}.k2x_9abc.tmp"]  # and mkstemp's form
     keep = look_alikes()
@@ -214,6 +317,10 @@ def test_the_next_write_removes_stale_temporaries_of_the_same_target_only(tmp_pa
     assert (tmp_path / NAME).read_bytes() == b"[]"
     assert set(os.listdir(tmp_path)) == (before - set(stale)) | {NAME}
     assert (tmp_path / "other.json").read_bytes() == b"other"
+    removed = sorted(r.getMessage() for r in caplog.records if r.name == "airflow_movielens.storage")
+    assert removed == sorted(
+        f"Removed {tmp_path / name}, left behind by an earlier run that did not finish" for name in stale
+    )
 
 
 def test_a_failed_write_removes_no_stale_temporary(tmp_path):
@@ -236,16 +343,65 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path):
     assert os.listdir(tmp_path) == [NAME]
 
 
-def test_object_storage_removes_stale_temporaries_of_the_same_target_only(memory_fs):
+def test_object_storage_removes_stale_temporaries_of_the_same_target_only(memory_fs, caplog):
+    caplog.set_level("INFO", logger="airflow_movielens.storage")
     path = f"memory://bucket/{uuid.uuid4().hex}/{NAME}"
     stale = [temporary_name(NAME), temporary_name(NAME)]
-    keep = look_alikes()
+    keep = [*look_alikes(), f".{NAME}.k2x_9abc.tmp"]  # mkstemp's form: only local files ever had it
     for name in stale + keep:
         put(sibling(path, name), b"partial")
     with atomic_writer(path) as handle:
         handle.write(b"[]")
     assert read_bytes(path) == b"[]"
     assert listing(path) == sorted([*keep, NAME])
+    assert sorted(r.getMessage() for r in caplog.records) == sorted(
+        f"Removed {ObjectStoragePath(sibling(path, name))}, left behind by an earlier run that did not finish"
+        for name in stale
+    )
+
+
+def debug_records(caplog: pytest.LogCaptureFixture) -> list[tuple[str, bool]]:
+    """(message, has a traceback) of the storage module's DEBUG records."""
+    return [
+        (r.getMessage(), bool(r.exc_info))
+        for r in caplog.records
+        if r.name == "airflow_movielens.storage" and r.levelname == "DEBUG"
+    ]
+
+
+def test_object_storage_that_cannot_list_still_gets_the_object(memory_fs, monkeypatch, caplog):
+    caplog.set_level("DEBUG", logger="airflow_movielens.storage")
+    path = f"memory://bucket/{uuid.uuid4().hex}/{NAME}"
+
+    def refuse(self):
+        raise PermissionError("s3:ListBucket denied")
+
+    monkeypatch.setattr(ObjectStoragePath, "iterdir", refuse)
+    with atomic_writer(path) as handle:
+        handle.write(b"[]")
+    assert read_bytes(path) == b"[]"
+    directory = ObjectStoragePath(path.rpartition("/")[0])
+    assert debug_records(caplog) == [(f"Could not list {directory} for stale temporaries of {NAME}", True)]
+
+
+def test_a_stale_object_that_cannot_be_removed_does_not_stop_the_others(memory_fs, monkeypatch, caplog):
+    caplog.set_level("DEBUG", logger="airflow_movielens.storage")
+    path = f"memory://bucket/{uuid.uuid4().hex}/{NAME}"
+    stuck, stale = sorted([temporary_name(NAME), temporary_name(NAME)])
+    for name in (stuck, stale):
+        put(sibling(path, name), b"partial")
+    real_unlink = ObjectStoragePath.unlink
+
+    def unlink(self, *args, **kwargs):
+        if self.name == stuck:
+            raise PermissionError("s3:DeleteObject denied")
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectStoragePath, "unlink", unlink)
+    with atomic_writer(path) as handle:
+        handle.write(b"[]")
+    assert listing(path) == sorted([stuck, NAME])
+    assert debug_records(caplog) == [(f"Could not remove {ObjectStoragePath(sibling(path, stuck))}", True)]
 
 
 # -- killed writers --------------------------------------------------------------------------------
