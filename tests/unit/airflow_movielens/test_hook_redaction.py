@@ -260,6 +260,25 @@ def test_excerpt_never_ends_in_part_of_a_secret(prefix):
     assert len(excerpt) <= 80
 
 
+def test_a_password_latin_1_cannot_encode_is_masked_in_its_utf_8_forms():
+    password = "пароль-секрет"  # Cyrillic: requests cannot send it as latin-1, only as UTF-8 bytes
+    redact = Redactor("user", password)
+    header = base64.b64encode(f"user:{password}".encode()).decode()
+    for echo in (password, header, f"Basic {header}", quote(password), quote_plus(password)):
+        assert redact(f"<{echo}>") == "<***>", echo
+
+
+def test_a_latin_1_password_is_masked_in_its_latin_1_percent_forms():
+    redact = Redactor("user", "pä55 w/rd")
+    for echo in ("p%E455%20w%2Frd", "p%e455+w/rd", "p%E455+w%2Frd"):  # quote, quote_plus, lower hex
+        assert redact(f"<{echo}>") == "<***>", echo
+
+
+def test_an_extra_secret_of_the_minimum_length_is_masked_and_a_shorter_one_is_not():
+    redact = Redactor(secrets=["k3y-ab", "k3y-a"])
+    assert redact("k3y-ab and k3y-a") == "*** and k3y-a"
+
+
 def test_scrub_masks_every_linked_exception_once_even_in_a_cycle():
     redact = Redactor("user", "s3cret-pass")
     shared = ValueError("shared s3cret-pass")

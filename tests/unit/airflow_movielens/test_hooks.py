@@ -1184,3 +1184,35 @@ def test_well_formed_movie_pages_are_checked_without_the_record_walk(
     mocked.add(responses.GET, MOVIES, json=page([movie(3)], total=3, offset=2))
     with make_hook(sleeps) as hook:
         assert [m["movieId"] for m in hook.get_movies(batch_size=2)] == [1, 2.5, 3]
+
+
+# -- defaults and connection problems -------------------------------------------------------------
+
+
+def test_the_documented_defaults():
+    hook = MovielensHook()
+    assert hook.conn_id == "movielens_default"
+    assert hook.timeout == (10.0, 60.0)
+    assert (hook.max_attempts, hook.backoff_base, hook.backoff_max, hook.max_retry_after) == (
+        5,
+        1.0,
+        60.0,
+        300.0,
+    )
+
+
+def test_a_bad_extra_names_the_connection(monkeypatch):
+    set_connection(monkeypatch, conn_id="ratings_eu", host="h", extra=json.dumps({"verify": 3}))
+    with pytest.raises(ValueError, match="ratings_eu") as info, MovielensHook("ratings_eu") as hook:
+        hook.get_conn()
+    assert "'verify'" in str(info.value)
+
+
+def test_a_failing_log_masker_does_not_fail_the_fetch(connection, mocked, sleeps, monkeypatch):
+    def broken(secrets):
+        raise RuntimeError("secrets masker unavailable")
+
+    monkeypatch.setattr(hooks_module, "mask_secret", broken)
+    FakeRatingsAPI([rating(0)]).register(mocked)
+    with make_hook(sleeps) as hook:
+        assert list(hook.get_ratings()) == [rating(0)]

@@ -17,7 +17,13 @@ import requests
 import tenacity
 
 from airflow_movielens import protocol
-from airflow_movielens.protocol import RetryPolicy, is_transient, tls_failure, transport_failure_message
+from airflow_movielens.protocol import (
+    RetryPolicy,
+    is_transient,
+    tls_failure,
+    transport_failure_message,
+    without_userinfo,
+)
 
 
 def certificate_error() -> ssl.SSLError:
@@ -124,3 +130,15 @@ def test_a_tls_failure_names_its_reason_and_the_extras_to_check(reason, shown):
         f"GET https://h/ratings failed after 1 attempt(s): ConnectionError: TLS failure ({shown}: {tls}); "
         "check the connection's 'verify' (CA bundle), 'cert' and 'key' extras. handshake"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pw@h:1/ratings?x=1", "http://h:1/ratings?x=1"),
+        ("http://user:p@ss@h:1/ratings", "http://h:1/ratings"),  # an unquoted @ in the password
+        ("http://h:1/ratings?email=a@b", "http://h:1/ratings?email=a@b"),  # not userinfo
+    ],
+)
+def test_urls_in_messages_lose_their_userinfo(url, shown):
+    assert without_userinfo(url) == shown

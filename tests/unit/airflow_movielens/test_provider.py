@@ -147,6 +147,28 @@ def test_connection_form_offers_the_extras():
     assert ours == [], [str(w.message) for w in ours]
 
 
+def test_the_hooks_form_fields_carry_each_extras_label_and_description():
+    """The wtforms fields older webservers (2.11, 3.0, 3.1) render for the extras."""
+    pytest.importorskip("wtforms", reason="only a webserver has wtforms (unit-af211/af30/af31, mutation)")
+    import importlib.util
+
+    from airflow_movielens.hooks import MovielensHook
+
+    fields = MovielensHook.get_connection_form_widgets()
+    assert set(fields) == set(airflow_movielens.CONNECTION_FORM_FIELDS)
+    with_fab = importlib.util.find_spec("flask_appbuilder") is not None
+    for name, spec in airflow_movielens.CONNECTION_FORM_FIELDS.items():
+        field = fields[name]  # unbound: the form binds it
+        assert field.args == (spec["label"],)
+        assert field.kwargs["description"] == spec["description"]
+        if with_fab:  # the text box Airflow 2.11's own providers use
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+
+            assert isinstance(field.kwargs["widget"], BS3TextFieldWidget)
+        else:  # wtforms' default widget
+            assert "widget" not in field.kwargs
+
+
 def test_ui_field_behaviour_is_the_same_on_both_lines():
     """Airflow 3 reads the provider info, Airflow 2.11 the hook method: both describe one form."""
     from airflow_movielens.hooks import MovielensHook
