@@ -122,15 +122,15 @@ class _MovielensHookBase(BaseHook):
     DEFAULT_HOST = "movielens"
     DEFAULT_PORT = 5000
 
-    def __init__(
+    def __init__(  # no defaults: each hook's signature declares (and documents) its own
         self,
-        conn_id: str = default_conn_name,
+        conn_id: str,
         *,
-        timeout: float | tuple[float, float] | list[float] = (10.0, 60.0),
-        max_attempts: int = 5,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        max_retry_after: float = 300.0,
+        timeout: float | tuple[float, float] | list[float],
+        max_attempts: int,
+        backoff_base: float,
+        backoff_max: float,
+        max_retry_after: float,
     ) -> None:
         super().__init__()
         self.retry_policy = RetryPolicy(max_attempts, backoff_base, backoff_max, max_retry_after)

@@ -1186,19 +1186,7 @@ def test_well_formed_movie_pages_are_checked_without_the_record_walk(
         assert [m["movieId"] for m in hook.get_movies(batch_size=2)] == [1, 2.5, 3]
 
 
-# -- defaults and connection problems -------------------------------------------------------------
-
-
-def test_the_documented_defaults():
-    hook = MovielensHook()
-    assert hook.conn_id == "movielens_default"
-    assert hook.timeout == (10.0, 60.0)
-    assert (hook.max_attempts, hook.backoff_base, hook.backoff_max, hook.max_retry_after) == (
-        5,
-        1.0,
-        60.0,
-        300.0,
-    )
+# -- connection problems -------------------------------------------------------------------------
 
 
 def test_a_bad_extra_names_the_connection(monkeypatch):
