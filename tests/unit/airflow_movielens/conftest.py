@@ -1,5 +1,5 @@
 """Shared fixtures for the provider's unit tests: an env-var connection, mocked HTTP, log capture,
-Airflow's ExecutorSafeguard switched on."""
+an in-memory object store, Airflow's ExecutorSafeguard switched on."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 import responses
 from _loopback import LoopbackAPI
 from _provider_fakes import LOGIN, PASSWORD, LogCapture, Sleeps, set_connection
+from fsspec.implementations.memory import MemoryFileSystem
 
 import airflow_movielens.triggers as triggers_module
-from airflow_movielens.compat import AIRFLOW_V3
+from airflow_movielens.compat import AIRFLOW_V3, attach
 from airflow_movielens.hooks import MovielensAsyncHook
 
 
@@ -44,6 +45,17 @@ def mocked() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@pytest.fixture
+def memory_fs() -> Iterator[MemoryFileSystem]:
+    """fsspec's in-memory store attached as ``memory://`` for ObjectStoragePath, emptied afterwards."""
+    fs = MemoryFileSystem()
+    attach("memory", fs=fs)
+    yield fs
+    fs.store.clear()
+    fs.pseudo_dirs.clear()
+    fs.pseudo_dirs.append("")
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 from _provider_fakes import FakeRatingsAPI, rating
-from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_movielens import compat
-from airflow_movielens.compat import AIRFLOW_V3, Asset, ObjectStoragePath, attach
+from airflow_movielens.compat import AIRFLOW_V3, Asset, ObjectStoragePath
 from airflow_movielens.exceptions import MovielensAPIError
 from airflow_movielens.lineage import asset_uri, dataset_name
 from airflow_movielens.operators import MovielensFetchRatingsOperator, MovielensRankMoviesOperator
@@ -56,16 +55,6 @@ def rank_op(input_path, output_path):
     return MovielensRankMoviesOperator(
         task_id="rank", input_path=str(input_path), output_path=str(output_path), min_ratings=1
     )
-
-
-@pytest.fixture
-def memory_fs():
-    fs = MemoryFileSystem()
-    attach("memory", fs=fs)
-    yield fs
-    fs.store.clear()
-    fs.pseudo_dirs.clear()
-    fs.pseudo_dirs.append("")
 
 
 class Recorded:

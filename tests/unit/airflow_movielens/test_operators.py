@@ -11,10 +11,9 @@ import pendulum
 import pytest
 import responses
 from _provider_fakes import BASE_URL, FakeRatingsAPI, Sleeps, rating, set_connection
-from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_movielens import hooks
-from airflow_movielens.compat import DAG, ObjectStoragePath, attach
+from airflow_movielens.compat import DAG, ObjectStoragePath
 from airflow_movielens.dates import DEFAULT_END_DATE, DEFAULT_START_DATE, empty_window_message
 from airflow_movielens.exceptions import MovielensAPIError
 from airflow_movielens.operators import (
@@ -44,16 +43,6 @@ def run(operator, ctx=DAY):
 def fetch_op(path, **kwargs) -> MovielensFetchRatingsOperator:
     kwargs.setdefault("task_id", "fetch")
     return MovielensFetchRatingsOperator(output_path=str(path), **kwargs)
-
-
-@pytest.fixture
-def memory_fs():
-    fs = MemoryFileSystem()
-    attach("memory", fs=fs)
-    yield fs
-    fs.store.clear()
-    fs.pseudo_dirs.clear()
-    fs.pseudo_dirs.append("")
 
 
 # -- templated window ------------------------------------------------------------------------------

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from fsspec.implementations.memory import MemoryFileSystem
 
-from airflow_movielens.compat import AirflowTaskTerminated, AirflowTaskTimeout, ObjectStoragePath, attach
+from airflow_movielens.compat import AirflowTaskTerminated, AirflowTaskTimeout, ObjectStoragePath
 from airflow_movielens.storage import atomic_writer, is_temporary_of, read_bytes, temporary_name
 
 NAME = "2024-01-01.json"
@@ -35,16 +34,6 @@ ENDINGS = [
     pytest.param(lambda: AirflowTaskTerminated("Task received SIGTERM"), id="AirflowTaskTerminated"),
     pytest.param(GeneratorExit, id="GeneratorExit"),
 ]
-
-
-@pytest.fixture
-def memory_fs() -> Iterator[MemoryFileSystem]:
-    fs = MemoryFileSystem()
-    attach("memory", fs=fs)
-    yield fs
-    fs.store.clear()
-    fs.pseudo_dirs.clear()
-    fs.pseudo_dirs.append("")
 
 
 @pytest.fixture(params=["local", "memory"])
