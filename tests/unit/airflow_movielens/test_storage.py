@@ -189,13 +189,13 @@ def test_an_oserror_about_the_target_itself_names_it_once(tmp_path):
 
 
 def test_new_files_get_the_usual_permissions_under_the_umask(tmp_path):
-    old = os.umask(0o027)
+    old = os.umask(0o022)
     try:
         with atomic_writer(str(tmp_path / NAME)) as handle:
             handle.write(b"[]")
     finally:
         os.umask(old)
-    assert (tmp_path / NAME).stat().st_mode & 0o777 == 0o640  # 0o666 under the umask, never executable
+    assert (tmp_path / NAME).stat().st_mode & 0o777 == 0o644  # 0o666 under the umask, never executable
 
 
 def test_a_file_system_without_locks_still_gets_the_file(tmp_path, monkeypatch):
