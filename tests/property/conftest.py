@@ -1,7 +1,9 @@
 """Hypothesis profiles for the property tier and the connection the simulated servers answer on.
 
 ``HYPOTHESIS_PROFILE=ci`` (the default) is derandomised and bounded so CI is reproducible and quick;
-``HYPOTHESIS_PROFILE=dev`` explores many more examples locally.
+``HYPOTHESIS_PROFILE=dev`` explores many more examples locally; ``HYPOTHESIS_PROFILE=mutation``
+(tox -e mutation) runs the first quarter of ci's examples: every surviving mutant runs every
+property test, and a mutant that breaks paging fails within the first few examples.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ settings.register_profile(
     "ci",
     derandomize=True,
     max_examples=200,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "mutation",
+    derandomize=True,
+    max_examples=50,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
