@@ -115,11 +115,7 @@ def test_the_client_is_opened_once_and_again_after_aclose():
     assert reopened is not first
 
 
-def test_an_http_error_names_status_reason_and_url_without_credentials(monkeypatch):
-    set_connection(
-        monkeypatch, host="ratings.example", port=8080, schema="http", login=LOGIN, password=PASSWORD
-    )
-
+def test_an_http_error_names_status_reason_and_url_without_credentials():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(403, content=f"denied for {PASSWORD}".encode())
 
